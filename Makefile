@@ -38,7 +38,8 @@ test: lint unit
 
 bench: setup
 	$(BIN)/python bench/perf.py
-	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/tune.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf .kensaku .pytest_cache .mypy_cache .ruff_cache

@@ -61,7 +61,8 @@ def cached_vectors(embedder: Embedder, texts: Sequence[str], *, kind: str) -> np
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"{embedder.name.replace('/', '_')}-{kind}-{_key(kind, *texts)}.npy"
     if path.exists():
-        return np.load(path)
+        cached: np.ndarray = np.load(path)
+        return cached
     if kind == "query":
         vectors = np.concatenate(
             [embedder.encode_queries(list(texts[i : i + 64])) for i in range(0, len(texts), 64)]

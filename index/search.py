@@ -202,7 +202,11 @@ class Searcher:
             return []
         depth = max(fusion.depth, k)
         bm25_all = self.bundle.sparse.scores(terms)
-        bm25_top = top_ids(bm25_all, depth, allowed) if mode != "dense" else np.zeros(0, dtype=np.int64)
+        bm25_top = np.zeros(0, dtype=np.int64)
+        if mode != "dense":
+            # A document that shares no term with the query is not a BM25 candidate (its rank would be noise).
+            matching = np.flatnonzero(bm25_all > 0)
+            bm25_top = top_ids(bm25_all, depth, matching if allowed is None else np.intersect1d(matching, allowed))
         dense_top = np.zeros(0, dtype=np.int64)
         if mode != "bm25":
             dense_top, _ = self.bundle.dense.search(vector, depth, allowed)

@@ -12,8 +12,10 @@ import numpy as np
 # bm25s logs at import and on save/load; keep the library quiet unless the application configures logging.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
-K1 = 1.5
-B = 0.75
+# Lower than the usual k1 = 1.2–1.5: short findings and questions reward a match more than its repetition.
+# Tuned on the dev splits of JSQuAD and corpus/eval (bench/tune.py, docs/evaluation.md).
+K1 = 0.7
+B = 0.6
 
 
 class SparseIndex:

@@ -42,12 +42,14 @@ class TokenizerConfig:
         form: Which form of each word is indexed: ``lemma`` (dictionary lemma), ``orth`` (orthographic base form),
             ``surface`` (as written), or ``lemma_propn_orth`` (lemma, but proper nouns keep their written form).
         drop_pos: Parts of speech (UniDic pos1) that are not indexed.
+        drop_pos2: Sub-categories (UniDic pos2, e.g. 非自立可能 for する/いる/できる) that are not indexed either.
         normalization: Unicode normalization applied before tagging.
         lowercase: Whether text is lower-cased after normalization.
     """
 
     form: TokenForm = "lemma"
     drop_pos: tuple[str, ...] = DROP_POS
+    drop_pos2: tuple[str, ...] = ()
     normalization: str = "NFKC"
     lowercase: bool = True
 
@@ -55,6 +57,7 @@ class TokenizerConfig:
         """JSON-ready dict for the manifest."""
         data = asdict(self)
         data["drop_pos"] = list(self.drop_pos)
+        data["drop_pos2"] = list(self.drop_pos2)
         return data
 
     @classmethod
@@ -66,6 +69,7 @@ class TokenizerConfig:
         return cls(
             form=form,
             drop_pos=tuple(data.get("drop_pos", DROP_POS)),
+            drop_pos2=tuple(data.get("drop_pos2", ())),
             normalization=str(data.get("normalization", "NFKC")),
             lowercase=bool(data.get("lowercase", True)),
         )
@@ -125,7 +129,7 @@ class Tokenizer:
             pos = offset
             for surface, white, feature in nodes:
                 pos += len(white)
-                if feature.pos1 not in self.config.drop_pos:
+                if feature.pos1 not in self.config.drop_pos and feature.pos2 not in self.config.drop_pos2:
                     out.append(Token(self._term(surface, feature), surface, pos, pos + len(surface)))
                 pos += len(surface)
             offset += len(chunk)

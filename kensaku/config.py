@@ -10,8 +10,8 @@ from index.hybrid import FusionConfig
 DEFAULT_CORPUS = Path("corpus")
 DEFAULT_INDEX = Path(".kensaku") / "index"
 
-# Tuned on the dev splits of JSQuAD and of corpus/eval (docs/evaluation.md); w_dense is the dense leg's weight.
-DEFAULT_FUSION = FusionConfig(method="weighted", w_dense=0.4, rrf_k=60, depth=100)
+# Tuned on the dev splits of JSQuAD and of corpus/eval (docs/evaluation.md): weighted fusion, w_dense = 0.5.
+DEFAULT_FUSION = FusionConfig()
 
 
 def index_dir(value: str | os.PathLike[str] | None = None) -> Path:

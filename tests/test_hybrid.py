@@ -98,3 +98,12 @@ def test_faiss_with_duplicate_vectors_and_filter() -> None:
     assert ids[0] == 20 and set(ids.tolist()) == set(allowed.tolist())
     _check_with_ties(ids, scores, np.where(np.isin(np.arange(50), allowed), base @ query, -np.inf), 4)
     assert index.scores_for(query, np.array([20, 1])) == pytest.approx([1.0, float(base[1] @ query)], abs=1e-5)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_top_ids_matches_full_sort_with_many_ties(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 5, size=300).astype(np.float64)  # heavy ties
+    for k in (1, 7, 100, 299, 300, 400):
+        expected = np.lexsort((np.arange(300), -scores))[:k]
+        assert top_ids(scores, k).tolist() == expected.tolist()
