@@ -1,3 +1,3 @@
 """Tokenize, embed, store and search findings: the index half of kensaku."""
 
-__all__ = ["build", "dense", "embed", "evaluate", "hybrid", "search", "sparse", "store", "tokenize"]
+__all__ = ["build", "dense", "embed", "evaluate", "export", "hybrid", "search", "sparse", "store", "tokenize"]

@@ -148,6 +148,21 @@ def atomic_directory(target: Path) -> Iterator[Path]:
         raise
 
 
+def atomic_file(target: Path, data: bytes) -> Path:
+    """Write ``data`` to ``target`` through a temporary file in the same folder and a rename."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
 def save_index(bundle: IndexBundle, directory: Path) -> Path:
     """Write ``bundle`` to ``directory`` atomically; returns the final directory."""
     directory = Path(directory)

@@ -1,4 +1,4 @@
-"""The ``kensaku`` command: build | search | similar | eval | info.
+"""The ``kensaku`` command: build | search | similar | export | eval | info.
 
 Results go to stdout (text, json or jsonl), progress bars and messages to stderr. User errors print one line and
 exit with status 2; heavy libraries are imported only by the command that needs them.
@@ -36,9 +36,9 @@ def _add_index_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
 
 
-def _add_search_args(parser: argparse.ArgumentParser, *, default_format: str = "text") -> None:
+def _add_search_args(parser: argparse.ArgumentParser, *, formats: tuple[str, ...] = ("text", "json", "jsonl")) -> None:
     parser.add_argument("-k", type=int, default=10, help="number of results (default: 10)")
-    parser.add_argument("--format", choices=("text", "json", "jsonl"), default=default_format, help="output format")
+    parser.add_argument("--format", choices=formats, default=formats[0], help="output format")
     parser.add_argument("--municipality", action="append", default=[], help="only this municipality (repeatable)")
     parser.add_argument("--chapter", action="append", default=[], help="only this chapter, e.g. 推進体制 (repeatable)")
     parser.add_argument("--section", action="append", default=[], help="only this section, e.g. 庁内体制 (repeatable)")
@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", help="find findings similar to this text instead")
     p.add_argument("--other-municipalities", action="store_true", help="exclude the finding's own municipality")
     _add_search_args(p)
+
+    p = commands.add_parser("export", help="search and export the cited excerpts (md, csv, xlsx, json, docx)")
+    p.add_argument("--query", required=True, help="the question, e.g. フェローの契約形態は")
+    p.add_argument("-o", "--output", help="file to write (default: kensaku_excerpts_<timestamp>.<format> here)")
+    _add_search_args(p, formats=("md", "csv", "xlsx", "json", "docx"))
 
     p = commands.add_parser("eval", help="evaluate on a BEIR-layout benchmark (nDCG@10, Recall, MRR per leg)")
     p.add_argument("--benchmark", required=True, help="folder with queries.jsonl, qrels/SPLIT.tsv [, corpus.jsonl]")
@@ -233,6 +238,35 @@ def cmd_similar(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """``kensaku export``: the excerpts of one search, with their citations, as a file."""
+    from datetime import datetime, timedelta, timezone
+
+    from index.export import ExportMeta, export, file_name
+    from index.search import check_query
+    from index.store import atomic_file
+
+    from . import __version__
+
+    check_query(args.query)
+    filters, searcher = _filters(args), _open(args)
+    hits = searcher.search(args.query, args.k, mode=args.mode, filters=filters)
+    created = datetime.now(timezone(timedelta(hours=9), "JST"))
+    chosen = {"municipality": args.municipality, "chapter": args.chapter, "section": args.section}
+    chosen["kind"] = [args.kind] if args.kind else []
+    meta = ExportMeta(
+        query=args.query,
+        created=created,
+        filters={key: values for key, values in chosen.items() if values},
+        index_fingerprint=searcher.bundle.fingerprint,
+        tool_version=__version__,
+    )
+    target = Path(args.output or file_name(args.format, created))
+    atomic_file(target, export(hits, meta, args.format))
+    print(f"wrote {len(hits)} excerpt(s) to {target}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """``kensaku eval``."""
     from index.evaluate import evaluate, load_benchmark
@@ -295,7 +329,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "search": cmd_search, "similar": cmd_similar, "eval": cmd_eval, "info": cmd_info}
+COMMANDS = {
+    "build": cmd_build,
+    "search": cmd_search,
+    "similar": cmd_similar,
+    "export": cmd_export,
+    "eval": cmd_eval,
+    "info": cmd_info,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -210,3 +210,24 @@ def test_eval_on_beir_benchmark_with_its_own_corpus(
     assert [json.loads(line)["id"] for line in findings.splitlines()] == ["p0", "p1", "p2"]
     code, out, _ = run(capsys, "eval", "--benchmark", str(bench), "--format", "text", "--no-progress")
     assert code == 0 and "nDCG@10" in out and "hybrid" in out  # second run reuses the cached index
+
+
+def test_export_csv_and_docx_keep_citations(seed_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    import csv
+
+    target = tmp_path / "out" / "excerpts.csv"
+    code, out, _ = run(capsys, "export", "--query", "フェローの契約形態は", "--format", "csv", "-o", str(target),
+                       "--index", str(seed_index), "-k", "5", "--municipality", "加賀市")  # fmt: skip
+    assert code == 0 and "wrote 5 excerpt(s)" in out
+    data = target.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(data.decode("utf-8-sig").splitlines()))
+    assert len(rows) == 5 and {r["自治体"] for r in rows} == {"加賀市"}
+    assert any(r["ID"] == FELLOW_CONTRACT and r["引用"].endswith("L200") for r in rows)
+    monkeypatch.chdir(tmp_path)  # default file name: ASCII with a timestamp, in the current folder
+    code, out, _ = run(capsys, "export", "--query", "住民の費用負担", "--format", "docx", "--index", str(seed_index))
+    written = next(tmp_path.glob("kensaku_excerpts_*.docx"))
+    assert code == 0 and written.name.isascii() and written.stat().st_size > 0
+    code, _, err = run(capsys, "export", "--query", " ", "--index", str(seed_index))
+    assert code == 2 and "empty" in err
