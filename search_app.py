@@ -1,19 +1,26 @@
 """kensaku search app (Streamlit): lays out widgets and calls the library; no search logic of its own.
 
 Run with ``make run`` (or ``streamlit run search_app.py``). The index directory comes from ``$KENSAKU_INDEX``
-(default ``.kensaku/index``, built from ``corpus/`` on first start).
+(default ``.kensaku/index``, built from ``corpus/`` on first start). The search lives in the URL, so a copied
+address reopens the same search.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import streamlit as st
 
-from index.search import Filters, QueryError, Searcher
+from index.export import FORMATS, MIME, ExportMeta, export, file_name
+from index.search import Hit, QueryError, Searcher
+from kensaku import __version__
+from kensaku.appstate import Basket, SearchState
 from kensaku.config import DEFAULT_INDEX, index_dir
 from kensaku.engine import default_sources, open_searcher
 from kensaku.render import CARD_CSS, card_html
 
 EXAMPLES = ("フェローの契約形態は", "住民に費用を負担してもらう仕組み", "大学と連携するメリット")
+JST = timezone(timedelta(hours=9), "JST")
 
 
 @st.cache_resource(show_spinner="索引とモデルを読み込み中…")
@@ -23,25 +30,124 @@ def load_searcher(directory: str) -> Searcher:
     return open_searcher(index_dir(directory), build_from=build_from, show_progress=False)
 
 
-def sidebar(searcher: Searcher) -> tuple[Filters, int]:
-    """Filters and result count."""
+def init_state(searcher: Searcher) -> None:
+    """First run of a session: take the search from the URL into the widgets."""
+    if "initialized" in st.session_state:
+        return
+    findings = searcher.findings
+    known = {
+        "muni": {f.municipality for f in findings if f.municipality},
+        "chapter": {f.chapter for f in findings if f.chapter},
+        "section": {f.section for f in findings if f.section},
+    }
+    state = SearchState.from_params(st.query_params.get_all, known)
+    st.session_state.update(
+        initialized=True,
+        query=state.query,
+        active_query=state.query,
+        k=state.k,
+        municipality=list(state.municipalities),
+        chapter=list(state.chapters),
+        section=list(state.sections),
+        lessons_only=state.lessons_only,
+        basket=Basket(),
+    )
+
+
+def sidebar(searcher: Searcher) -> None:
+    """Filters, result count and index status."""
+    findings = searcher.findings
     with st.sidebar:
         st.header("絞り込み")
-        municipalities = sorted({f.municipality for f in searcher.findings if f.municipality})
-        chapters = sorted({f.chapter for f in searcher.findings if f.chapter})
-        chosen_muni = st.multiselect("自治体", municipalities, key="municipality", placeholder="すべて")
-        chosen_chapter = st.multiselect("章", chapters, key="chapter", placeholder="すべて")
-        lessons_only = st.toggle("知見・課題のみ", key="lessons_only")
-        k = st.slider("表示件数", 1, 50, 10, key="k")
+        st.multiselect(
+            "自治体",
+            sorted({f.municipality for f in findings if f.municipality}),
+            key="municipality",
+            placeholder="すべて",
+        )
+        st.multiselect("章", sorted({f.chapter for f in findings if f.chapter}), key="chapter", placeholder="すべて")
+        st.multiselect("節", sorted({f.section for f in findings if f.section}), key="section", placeholder="すべて")
+        st.toggle("知見・課題のみ", key="lessons_only")
+        st.slider("表示件数", 1, 50, key="k")
         manifest = searcher.bundle.manifest
         st.caption(
             f"索引: {manifest['counts']['findings']} 件 / 文書 {manifest['counts']['documents']} 件｜"
             f"モデル: {manifest['model']['name']}｜作成: {manifest['created'].replace('T', ' ')[:16]} UTC"
         )
-    filters = Filters(
-        municipalities=tuple(chosen_muni), chapters=tuple(chosen_chapter), kinds=("lesson",) if lessons_only else ()
+
+
+def current_state() -> SearchState:
+    """The search the widgets describe now."""
+    s = st.session_state
+    return SearchState(
+        query=s.active_query,
+        k=s.k,
+        municipalities=tuple(s.municipality),
+        chapters=tuple(s.chapter),
+        sections=tuple(s.section),
+        lessons_only=s.lessons_only,
     )
-    return filters, k
+
+
+def pick(finding_id: str, score: float, key: str) -> None:
+    """Checkbox callback: put an excerpt into the basket or take it out."""
+    st.session_state.basket.set(finding_id, score, bool(st.session_state[key]))
+
+
+def show_hit(hit: Hit, prefix: str, searcher: Searcher, *, with_similar: bool) -> None:
+    """One card with its basket checkbox, score details and (optionally) similar cases."""
+    st.html(card_html(hit))
+    fid = hit.finding.id
+    left, right = st.columns([1, 1])
+    key = f"pick-{prefix}-{fid}"
+    left.checkbox(
+        "抜粋に追加", key=key, value=fid in st.session_state.basket.items, on_change=pick, args=(fid, hit.score, key)
+    )
+    if with_similar and right.toggle("類似事例（他自治体）", key=f"similar-{fid}"):
+        with st.container(border=True):
+            for similar in searcher.similar(fid, k=3, other_municipalities=True):
+                show_hit(similar, f"sim-{fid}", searcher, with_similar=False)
+    with st.expander("スコア詳細"):
+        st.text(
+            f"統合 {hit.score:.4f}｜BM25 {hit.bm25:.3f}（順位 {hit.bm25_rank or '-'}）｜"
+            f"意味 {hit.dense:.4f}（順位 {hit.dense_rank or '-'}）｜ID {fid}"
+        )
+
+
+def downloads(searcher: Searcher, state: SearchState, hits: list[Hit]) -> None:
+    """Export the basket or all results, with citations."""
+    basket = st.session_state.basket
+    with st.sidebar:
+        st.header("書き出し")
+        fmt = st.selectbox("形式", FORMATS, key="export_format")
+        created = datetime.now(JST)
+        chosen_filters = {
+            "municipality": list(state.municipalities),
+            "chapter": list(state.chapters),
+            "section": list(state.sections),
+            "kind": ["lesson"] if state.lessons_only else [],
+        }
+        meta = ExportMeta(
+            query=state.query,
+            created=created,
+            index_fingerprint=searcher.bundle.fingerprint,
+            tool_version=__version__,
+            filters={k: v for k, v in chosen_filters.items() if v},
+        )
+        st.caption(f"抜粋かご: {len(basket.items)} 件")
+        for label, chosen, key in (
+            ("抜粋かごを書き出す", basket.hits(searcher), "dl_basket"),
+            ("全結果を書き出す", hits, "dl_all"),
+        ):
+            st.download_button(
+                label,
+                data=export(chosen, meta, fmt),
+                file_name=file_name(fmt, created),
+                mime=MIME[fmt],
+                key=key,
+                disabled=not chosen,
+                on_click="ignore",
+            )
 
 
 def main() -> None:
@@ -51,25 +157,31 @@ def main() -> None:
     st.caption("自治体の取組事例から、知見・課題を探します。")
     try:
         searcher = load_searcher(str(index_dir()))
-    except Exception as exc:
+    except Exception as exc:  # any load failure is shown to the user with its reason
         st.error(f"索引を開けませんでした: {exc}")
         st.stop()
-    filters, k = sidebar(searcher)
+    init_state(searcher)
+    sidebar(searcher)
     with st.form("search", enter_to_submit=False):
-        query = st.text_input("質問", key="query", placeholder="例: " + EXAMPLES[0])
-        submitted = st.form_submit_button("検索", type="primary")
-    if not submitted and not query:
+        st.text_input("質問", key="query", placeholder="例: " + EXAMPLES[0])
+        if st.form_submit_button("検索", type="primary"):
+            st.session_state.active_query = st.session_state.query
+    state = current_state()
+    st.query_params.from_dict(state.to_params())
+    if not state.query:
         st.info("例: " + " / ".join(f"「{q}」" for q in EXAMPLES))
         return
     try:
-        hits = searcher.search(query, k, filters=filters)
+        hits = searcher.search(state.query, state.k, filters=state.filters)
     except QueryError as exc:
         st.warning(str(exc))
         return
     st.markdown(CARD_CSS, unsafe_allow_html=True)
     st.subheader(f"{len(hits)} 件")
+    st.caption("このページのURLで同じ検索を共有できます。")
     for hit in hits:
-        st.html(card_html(hit))
+        show_hit(hit, "r", searcher, with_similar=True)
+    downloads(searcher, state, hits)
 
 
 main()

@@ -83,3 +83,64 @@ def test_document_html_is_rendered_inert(monkeypatch: pytest.MonkeyPatch, tmp_pa
 def test_unopenable_index_shows_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     at = start(monkeypatch, tmp_path / "missing")
     assert "索引を開けませんでした" in at.error[0].value
+
+
+def test_url_opens_the_same_search_and_is_updated(monkeypatch: pytest.MonkeyPatch, seed_index: Path) -> None:
+    monkeypatch.setenv("KENSAKU_INDEX", str(seed_index))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["q"] = "フェローの契約形態は"
+    at.query_params["k"] = "3"
+    at.query_params["muni"] = "加賀市"
+    at.query_params["chapter"] = "存在しない章"  # unknown values are dropped, not an error
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="query").value == "フェローの契約形態は"
+    assert at.multiselect(key="municipality").value == ["加賀市"] and at.multiselect(key="chapter").value == []
+    cards = html_bodies(at)
+    assert len(cards) == 3 and all("加賀市" in c for c in cards)
+    search(at, "住民の費用負担")
+    params = {key: at.query_params.get_all(key) if hasattr(at.query_params, "get_all") else at.query_params[key]
+              for key in ("q", "k", "muni")}  # fmt: skip
+    flat = {key: value if isinstance(value, list) else [value] for key, value in params.items()}
+    assert flat == {"q": ["住民の費用負担"], "k": ["3"], "muni": ["加賀市"]}
+
+
+def test_similar_cases_from_other_municipalities(monkeypatch: pytest.MonkeyPatch, seed_index: Path) -> None:
+    at = start(monkeypatch, seed_index)
+    search(at, "フェローの契約形態は")
+    first_id = next(t for t in at.toggle if t.key and t.key.startswith("similar-")).key.removeprefix("similar-")
+    at.toggle(key=f"similar-{first_id}").set_value(True).run()
+    assert not at.exception
+    cards = html_bodies(at)
+    assert len(cards) == 13  # 10 results + 3 similar cases
+    similar = [c for c in cards[1:4]]
+    assert all("加賀市" not in c.split("kensaku-crumb")[1].split("</div>")[0] for c in similar)
+
+
+def test_basket_and_exports(monkeypatch: pytest.MonkeyPatch, seed_index: Path) -> None:
+    import csv
+
+    at = start(monkeypatch, seed_index)
+    search(at, "フェローの契約形態は")
+    picks = [c for c in at.checkbox if c.key and c.key.startswith("pick-r-")]
+    picks[0].check().run()
+    picks = [c for c in at.checkbox if c.key and c.key.startswith("pick-r-")]
+    picks[2].check().run()
+    assert not at.exception
+    basket = at.session_state["basket"]
+    assert list(basket.items) == [picks[0].key.removeprefix("pick-r-"), picks[2].key.removeprefix("pick-r-")]
+    assert "抜粋かご: 2 件" in [c.value for c in at.caption]
+    at.selectbox(key="export_format").set_value("csv").run()
+    buttons = {b.key: b for b in at.get("download_button")}
+    assert set(buttons) == {"dl_basket", "dl_all"}
+    # The bytes behind the button come from the library: the same call on the basket gives both excerpts, cited.
+    from datetime import UTC, datetime
+
+    from index.export import ExportMeta, to_csv
+    from kensaku.engine import open_searcher
+
+    hits = basket.hits(open_searcher(seed_index))
+    data = to_csv(hits, ExportMeta(query="フェローの契約形態は", created=datetime.now(UTC)))
+    rows = list(csv.DictReader(data.decode("utf-8-sig").splitlines()))
+    assert [r["ID"] for r in rows] == list(basket.items)
+    assert all(r["引用"].startswith("smartcity_model_project_cases.txt｜") for r in rows)

@@ -1,0 +1,95 @@
+"""Pure helpers for the app's shareable state: URL query parameters ⇄ search settings, and the excerpt basket."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from index.search import MAX_K, Filters, Hit, Searcher
+
+DEFAULT_K = 10
+
+
+@dataclass(frozen=True)
+class SearchState:
+    """Everything that defines one search, as kept in the URL (``?q=…&k=…&muni=…&chapter=…&lessons=1``)."""
+
+    query: str = ""
+    k: int = DEFAULT_K
+    municipalities: tuple[str, ...] = ()
+    chapters: tuple[str, ...] = ()
+    sections: tuple[str, ...] = ()
+    lessons_only: bool = False
+
+    @property
+    def filters(self) -> Filters:
+        """The search filters."""
+        return Filters(
+            municipalities=self.municipalities,
+            chapters=self.chapters,
+            sections=self.sections,
+            kinds=("lesson",) if self.lessons_only else (),
+        )
+
+    def to_params(self) -> dict[str, str | list[str]]:
+        """Query parameters (only the non-default ones)."""
+        params: dict[str, str | list[str]] = {}
+        if self.query:
+            params["q"] = self.query
+        if self.k != DEFAULT_K:
+            params["k"] = str(self.k)
+        for key, values in (("muni", self.municipalities), ("chapter", self.chapters), ("section", self.sections)):
+            if values:
+                params[key] = list(values)
+        if self.lessons_only:
+            params["lessons"] = "1"
+        return params
+
+    @classmethod
+    def from_params(cls, get_all: Callable[[str], Sequence[str]], known: Mapping[str, set[str]]) -> SearchState:
+        """Read query parameters; unknown filter values and a bad ``k`` are dropped, never an error.
+
+        Args:
+            get_all: Returns every value of a parameter (``st.query_params.get_all``).
+            known: Allowed values per filter (``muni``, ``chapter``, ``section``) taken from the index.
+        """
+
+        def first(key: str) -> str:
+            values = get_all(key)
+            return values[0] if values else ""
+
+        try:
+            k = min(max(int(first("k") or DEFAULT_K), 1), MAX_K)
+        except ValueError:
+            k = DEFAULT_K
+        picked = {key: tuple(v for v in get_all(key) if v in known.get(key, set())) for key in known}
+        return cls(
+            query=first("q")[:2000],
+            k=k,
+            municipalities=picked.get("muni", ()),
+            chapters=picked.get("chapter", ()),
+            sections=picked.get("section", ()),
+            lessons_only=first("lessons") == "1",
+        )
+
+
+@dataclass
+class Basket:
+    """Excerpts the user picked, in the order picked (finding id → score when picked)."""
+
+    items: dict[str, float] = field(default_factory=dict)
+
+    def set(self, finding_id: str, score: float, picked: bool) -> None:
+        """Add or remove one excerpt."""
+        if picked:
+            self.items.setdefault(finding_id, score)
+        else:
+            self.items.pop(finding_id, None)
+
+    def hits(self, searcher: Searcher) -> list[Hit]:
+        """The picked excerpts as hits (rank = order picked), for export."""
+        out = []
+        for rank, (finding_id, score) in enumerate(self.items.items(), start=1):
+            finding = searcher.finding(finding_id)
+            out.append(Hit(rank, score, finding, 0.0, 0.0, 0, 0))
+        return out
