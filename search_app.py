@@ -16,7 +16,7 @@ from index.search import Hit, QueryError, Searcher
 from kensaku import __version__
 from kensaku.appstate import Basket, SearchState
 from kensaku.config import DEFAULT_INDEX, index_dir
-from kensaku.engine import default_sources, open_searcher
+from kensaku.engine import build, default_sources, index_sources, open_searcher
 from kensaku.render import CARD_CSS, card_html
 
 EXAMPLES = ("フェローの契約形態は", "住民に費用を負担してもらう仕組み", "大学と連携するメリット")
@@ -70,10 +70,28 @@ def sidebar(searcher: Searcher) -> None:
         st.toggle("知見・課題のみ", key="lessons_only")
         st.slider("表示件数", 1, 50, key="k")
         manifest = searcher.bundle.manifest
+        if st.button("索引を再作成", key="rebuild", help="文書を読み直して索引を作り直します"):
+            rebuild(searcher)
         st.caption(
             f"索引: {manifest['counts']['findings']} 件 / 文書 {manifest['counts']['documents']} 件｜"
             f"モデル: {manifest['model']['name']}｜作成: {manifest['created'].replace('T', ' ')[:16]} UTC"
         )
+
+
+def rebuild(searcher: Searcher) -> None:
+    """Rebuild the index from its sources with a progress bar; the next run loads the new index."""
+    directory = index_dir()
+    bar = st.progress(0.0, text="索引を再作成中…")
+    stages = {"tokenize": "形態素解析", "embed": "埋め込み"}
+
+    def on_progress(stage: str, done: int, total: int) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text=f"{stages.get(stage, stage)} {done}/{total}")
+
+    report = build(
+        index_sources(directory), directory, embedder=searcher.embedder, show_progress=False, on_progress=on_progress
+    )
+    load_searcher.clear()
+    st.success(f"索引を再作成しました（{report.findings} 件、文書 {report.documents} 件）")
 
 
 def current_state() -> SearchState:

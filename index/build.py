@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,10 @@ from .tokenize import Tokenizer
 
 if TYPE_CHECKING:
     from ingest import IngestResult
+
+
+# Called with (stage, done, total) during a build: stage is "tokenize" or "embed" (for progress bars in the app).
+ProgressCallback = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ def build_bundle(
     tokenizer: Tokenizer,
     options: BuildOptions | None = None,
     show_progress: bool = True,
+    on_progress: ProgressCallback | None = None,
 ) -> IndexBundle:
     """Tokenize and embed ``findings`` into an in-memory :class:`IndexBundle` (not yet saved).
 
@@ -72,12 +77,20 @@ def build_bundle(
 
     with tqdm(total=len(findings), desc="tokenize", unit="finding", file=sys.stderr, disable=not show_progress) as bar:
         token_lists = []
-        for finding in findings:
+        for number, finding in enumerate(findings, start=1):
             token_lists.append(tokenizer.tokenize(lexical_text(finding, options)))
             bar.update(1)
+            if on_progress and number % 100 == 0:
+                on_progress("tokenize", number, len(findings))
     sparse = SparseIndex.build(token_lists)
     with tqdm(total=len(findings), desc="embed", unit="finding", file=sys.stderr, disable=not show_progress) as bar:
-        vectors = embedder.encode_passages([dense_text(f, options) for f in findings], progress=bar.update)
+
+        def embedded(count: int) -> None:
+            bar.update(count)
+            if on_progress:
+                on_progress("embed", bar.n, len(findings))
+
+        vectors = embedder.encode_passages([dense_text(f, options) for f in findings], progress=embedded)
     dense = DenseIndex.build(vectors)
     manifest = make_manifest(
         model=embedder.describe(),
@@ -98,6 +111,7 @@ def build_index(
     tokenizer: Tokenizer,
     options: BuildOptions | None = None,
     show_progress: bool = True,
+    on_progress: ProgressCallback | None = None,
 ) -> tuple[IndexBundle, IngestResult]:
     """Read ``paths``, build the index and write it to ``directory`` atomically.
 
@@ -116,7 +130,13 @@ def build_index(
         for s in result.sources
     ]
     bundle = build_bundle(
-        result.findings, sources, embedder=embedder, tokenizer=tokenizer, options=options, show_progress=show_progress
+        result.findings,
+        sources,
+        embedder=embedder,
+        tokenizer=tokenizer,
+        options=options,
+        show_progress=show_progress,
+        on_progress=on_progress,
     )
     final = save_index(bundle, directory)
     saved = IndexBundle(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.build import BuildOptions, build_index
+from index.build import BuildOptions, ProgressCallback, build_index
 from index.embed import Embedder, load_embedder
 from index.hybrid import FusionConfig
 from index.search import Searcher
@@ -58,6 +58,7 @@ def build(
     options: BuildOptions | None = None,
     if_needed: bool = False,
     show_progress: bool = True,
+    on_progress: ProgressCallback | None = None,
 ) -> BuildReport:
     """Build the index at ``directory`` from ``sources`` (files or folders); with ``if_needed`` skip a fresh one."""
     name = embedder.name if embedder is not None else model_name(model)
@@ -68,7 +69,13 @@ def build(
         return BuildReport(directory, False, "up to date", counts.get("findings", 0), counts.get("documents", 0), None)
     embedder = embedder or load_embedder(name)
     bundle, result = build_index(
-        sources, directory, embedder=embedder, tokenizer=Tokenizer(), options=options, show_progress=show_progress
+        sources,
+        directory,
+        embedder=embedder,
+        tokenizer=Tokenizer(),
+        options=options,
+        show_progress=show_progress,
+        on_progress=on_progress,
     )
     return BuildReport(directory, True, reason, len(bundle.findings), len(result.sources), result)
 
@@ -108,6 +115,16 @@ def open_searcher(
     bundle = load_index(directory, model=wanted)
     embedder = embedder or load_embedder(wanted)
     return Searcher(bundle=bundle, embedder=embedder, fusion=fusion)
+
+
+def index_sources(directory: Path) -> list[Path]:
+    """The sources the index at ``directory`` was built from (the default corpus if that cannot be told)."""
+    try:
+        paths = [Path(s["path"]) for s in read_manifest(directory).get("sources", []) if s.get("path")]
+    except IndexStoreError:
+        paths = []
+    existing = [p for p in paths if p.exists()]
+    return existing or default_sources()
 
 
 def default_sources() -> list[Path]:

@@ -144,3 +144,18 @@ def test_basket_and_exports(monkeypatch: pytest.MonkeyPatch, seed_index: Path) -
     rows = list(csv.DictReader(data.decode("utf-8-sig").splitlines()))
     assert [r["ID"] for r in rows] == list(basket.items)
     assert all(r["引用"].startswith("smartcity_model_project_cases.txt｜") for r in rows)
+
+
+def test_rebuild_button_rebuilds_the_index(monkeypatch: pytest.MonkeyPatch, seed_index: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(seed_index, index)
+    before = json.loads((index / "manifest.json").read_text(encoding="utf-8"))["fingerprint"]
+    at = start(monkeypatch, index)
+    at.button(key="rebuild").click().run()
+    assert not at.exception
+    assert "索引を再作成しました（280 件、文書 1 件）" in [s.value for s in at.success]
+    after = json.loads((index / "manifest.json").read_text(encoding="utf-8"))["fingerprint"]
+    assert after != before
