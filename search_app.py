@@ -107,6 +107,12 @@ def current_state() -> SearchState:
     )
 
 
+def use_example(example: str) -> None:
+    """Example button callback: search for the example question."""
+    st.session_state.query = example
+    st.session_state.active_query = example
+
+
 def pick(finding_id: str, score: float, key: str) -> None:
     """Checkbox callback: put an excerpt into the basket or take it out."""
     st.session_state.basket.set(finding_id, score, bool(st.session_state[key]))
@@ -187,7 +193,9 @@ def main() -> None:
     state = current_state()
     st.query_params.from_dict(state.to_params())
     if not state.query:
-        st.info("例: " + " / ".join(f"「{q}」" for q in EXAMPLES))
+        st.caption("質問の例（クリックで検索）")
+        for column, example in zip(st.columns(len(EXAMPLES)), EXAMPLES, strict=True):
+            column.button(example, key=f"example-{example}", on_click=use_example, args=(example,))
         return
     try:
         hits = searcher.search(state.query, state.k, filters=state.filters)

@@ -159,3 +159,11 @@ def test_rebuild_button_rebuilds_the_index(monkeypatch: pytest.MonkeyPatch, seed
     assert "索引を再作成しました（280 件、文書 1 件）" in [s.value for s in at.success]
     after = json.loads((index / "manifest.json").read_text(encoding="utf-8"))["fingerprint"]
     assert after != before
+
+
+def test_example_question_buttons_search(monkeypatch: pytest.MonkeyPatch, seed_index: Path) -> None:
+    at = start(monkeypatch, seed_index)
+    at.button(key="example-フェローの契約形態は").click().run()
+    assert not at.exception
+    assert at.text_input(key="query").value == "フェローの契約形態は"
+    assert len(html_bodies(at)) == 10
