@@ -17,7 +17,7 @@ from kensaku import __version__
 from kensaku.appstate import Basket, SearchState
 from kensaku.config import DEFAULT_INDEX, index_dir
 from kensaku.engine import build, default_sources, index_sources, open_searcher
-from kensaku.render import CARD_CSS, card_html
+from kensaku.render import CARD_CSS, card_html, query_highlighter
 
 EXAMPLES = ("フェローの契約形態は", "住民に費用を負担してもらう仕組み", "大学と連携するメリット")
 JST = timezone(timedelta(hours=9), "JST")
@@ -118,9 +118,10 @@ def pick(finding_id: str, score: float, key: str) -> None:
     st.session_state.basket.set(finding_id, score, bool(st.session_state[key]))
 
 
-def show_hit(hit: Hit, prefix: str, searcher: Searcher, *, with_similar: bool) -> None:
-    """One card with its basket checkbox, score details and (optionally) similar cases."""
-    st.html(card_html(hit))
+def show_hit(hit: Hit, prefix: str, searcher: Searcher, *, with_similar: bool, query: str = "") -> None:
+    """One card (query words marked) with its basket checkbox, score details and (optionally) similar cases."""
+    assert searcher.tokenizer is not None
+    st.html(card_html(hit, highlight=query_highlighter(query, searcher.tokenizer) if query else None))
     fid = hit.finding.id
     left, right = st.columns([1, 1])
     key = f"pick-{prefix}-{fid}"
@@ -206,7 +207,7 @@ def main() -> None:
     st.subheader(f"{len(hits)} 件")
     st.caption("このページのURLで同じ検索を共有できます。")
     for hit in hits:
-        show_hit(hit, "r", searcher, with_similar=True)
+        show_hit(hit, "r", searcher, with_similar=True, query=state.query)
     downloads(searcher, state, hits)
 
 

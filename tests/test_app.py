@@ -167,3 +167,10 @@ def test_example_question_buttons_search(monkeypatch: pytest.MonkeyPatch, seed_i
     assert not at.exception
     assert at.text_input(key="query").value == "フェローの契約形態は"
     assert len(html_bodies(at)) == 10
+
+
+def test_query_words_are_marked_in_cards(monkeypatch: pytest.MonkeyPatch, seed_index: Path) -> None:
+    at = start(monkeypatch, seed_index)
+    search(at, "フェローの契約形態は")
+    cards = html_bodies(at)
+    assert sum("<mark>フェロー</mark>" in c for c in cards) >= 5  # the query word, marked in the escaped text
