@@ -105,3 +105,26 @@ def test_search_similar_and_csv_download_in_chromium(app_url: str, tmp_path: Pat
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "app.png"))
         browser.close()
+
+
+def test_two_tabs_searching_at_once_get_their_own_results(app_url: str, seed_index: Path) -> None:
+    from urllib.parse import quote
+
+    from kensaku.engine import open_searcher
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    searcher = open_searcher(seed_index)
+    queries = ["フェローの契約形態は", "住民に費用を負担してもらう仕組み"]
+    expected = [searcher.search(q, 10)[0].finding.citation for q in queries]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+        )
+        pages = [browser.new_page() for _ in queries]
+        for page, query in zip(pages, queries, strict=True):
+            page.goto(f"{app_url}/?q={quote(query)}", wait_until="commit")  # both sessions start before either ends
+        for page, citation in zip(pages, expected, strict=True):
+            page.wait_for_selector(".kensaku-card", timeout=60_000)
+            assert citation in page.locator(".kensaku-cite").first.inner_text()
+        browser.close()
