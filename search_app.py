@@ -14,7 +14,7 @@ import streamlit as st
 from index.export import FORMATS, MIME, ExportMeta, export, file_name
 from index.search import Hit, QueryError, Searcher
 from kensaku import __version__
-from kensaku.appstate import Basket, SearchState
+from kensaku.appstate import Basket, SearchState, filter_values
 from kensaku.config import DEFAULT_INDEX, index_dir
 from kensaku.engine import build, default_sources, index_sources, open_searcher
 from kensaku.render import CARD_CSS, card_html, query_highlighter
@@ -34,12 +34,7 @@ def init_state(searcher: Searcher) -> None:
     """First run of a session: take the search from the URL into the widgets."""
     if "initialized" in st.session_state:
         return
-    findings = searcher.findings
-    known = {
-        "muni": {f.municipality for f in findings if f.municipality},
-        "chapter": {f.chapter for f in findings if f.chapter},
-        "section": {f.section for f in findings if f.section},
-    }
+    known = {key: set(values) for key, values in filter_values(searcher.findings).items()}
     state = SearchState.from_params(st.query_params.get_all, known)
     st.session_state.update(
         initialized=True,
@@ -56,17 +51,12 @@ def init_state(searcher: Searcher) -> None:
 
 def sidebar(searcher: Searcher) -> None:
     """Filters, result count and index status."""
-    findings = searcher.findings
+    values = filter_values(searcher.findings)
     with st.sidebar:
         st.header("絞り込み")
-        st.multiselect(
-            "自治体",
-            sorted({f.municipality for f in findings if f.municipality}),
-            key="municipality",
-            placeholder="すべて",
-        )
-        st.multiselect("章", sorted({f.chapter for f in findings if f.chapter}), key="chapter", placeholder="すべて")
-        st.multiselect("節", sorted({f.section for f in findings if f.section}), key="section", placeholder="すべて")
+        st.multiselect("自治体", values["muni"], key="municipality", placeholder="すべて")
+        st.multiselect("章", values["chapter"], key="chapter", placeholder="すべて")
+        st.multiselect("節", values["section"], key="section", placeholder="すべて")
         st.toggle("知見・課題のみ", key="lessons_only")
         st.slider("表示件数", 1, 50, key="k")
         manifest = searcher.bundle.manifest

@@ -6,8 +6,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from index.search import MAX_K, Filters, Hit, Searcher
+from ingest.models import Finding
 
 DEFAULT_K = 10
+
+
+def filter_values(findings: Sequence[Finding]) -> dict[str, list[str]]:
+    """The values each filter can take in an index (sorted), keyed like the URL parameters."""
+    return {
+        "muni": sorted({f.municipality for f in findings if f.municipality}),
+        "chapter": sorted({f.chapter for f in findings if f.chapter}),
+        "section": sorted({f.section for f in findings if f.section}),
+    }
 
 
 @dataclass(frozen=True)
