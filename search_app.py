@@ -7,6 +7,7 @@ address reopens the same search.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import streamlit as st
@@ -108,10 +109,11 @@ def pick(finding_id: str, score: float, key: str) -> None:
     st.session_state.basket.set(finding_id, score, bool(st.session_state[key]))
 
 
-def show_hit(hit: Hit, prefix: str, searcher: Searcher, *, with_similar: bool, query: str = "") -> None:
+def show_hit(
+    hit: Hit, prefix: str, searcher: Searcher, *, with_similar: bool, highlight: Callable[[str], str] | None = None
+) -> None:
     """One card (query words marked) with its basket checkbox, score details and (optionally) similar cases."""
-    assert searcher.tokenizer is not None
-    st.html(card_html(hit, highlight=query_highlighter(query, searcher.tokenizer) if query else None))
+    st.html(card_html(hit, highlight=highlight))
     fid = hit.finding.id
     left, right = st.columns([1, 1])
     key = f"pick-{prefix}-{fid}"
@@ -196,8 +198,10 @@ def main() -> None:
     st.markdown(CARD_CSS, unsafe_allow_html=True)
     st.subheader(f"{len(hits)} 件")
     st.caption("このページのURLで同じ検索を共有できます。")
+    assert searcher.tokenizer is not None
+    highlight = query_highlighter(state.query, searcher.tokenizer)
     for hit in hits:
-        show_hit(hit, "r", searcher, with_similar=True, query=state.query)
+        show_hit(hit, "r", searcher, with_similar=True, highlight=highlight)
     downloads(searcher, state, hits)
 
 
