@@ -38,15 +38,7 @@ def init_state(searcher: Searcher) -> None:
     known = {key: set(values) for key, values in filter_values(searcher.findings).items()}
     state = SearchState.from_params(st.query_params.get_all, known)
     st.session_state.update(
-        initialized=True,
-        query=state.query,
-        active_query=state.query,
-        k=state.k,
-        municipality=list(state.municipalities),
-        chapter=list(state.chapters),
-        section=list(state.sections),
-        lessons_only=state.lessons_only,
-        basket=Basket(),
+        initialized=True, query=state.query, active_query=state.query, basket=Basket(), **state.widget_values()
     )
 
 
@@ -87,15 +79,7 @@ def rebuild(searcher: Searcher) -> None:
 
 def current_state() -> SearchState:
     """The search the widgets describe now."""
-    s = st.session_state
-    return SearchState(
-        query=s.active_query,
-        k=s.k,
-        municipalities=tuple(s.municipality),
-        chapters=tuple(s.chapter),
-        sections=tuple(s.section),
-        lessons_only=s.lessons_only,
-    )
+    return SearchState.from_widgets(st.session_state.active_query, st.session_state.to_dict())
 
 
 def use_example(example: str) -> None:

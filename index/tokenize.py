@@ -143,10 +143,6 @@ class Tokenizer:
         """
         return [t.term for t in self.tokens(text)]
 
-    def tokenize_many(self, texts: list[str]) -> list[list[str]]:
-        """Tokenize a batch of texts."""
-        return [self.tokenize(t) for t in texts]
-
     def _term(self, surface: str, feature: Any) -> str:  # noqa: ANN401 - fugashi's feature is an untyped namedtuple
         form = self.config.form
         if form == "surface":

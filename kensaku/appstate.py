@@ -31,6 +31,34 @@ class SearchState:
     sections: tuple[str, ...] = ()
     lessons_only: bool = False
 
+    def widget_values(self) -> dict[str, object]:
+        """The app's widget keys and their values for this search (the inverse of :meth:`from_widgets`)."""
+        return {
+            "k": self.k,
+            "municipality": list(self.municipalities),
+            "chapter": list(self.chapters),
+            "section": list(self.sections),
+            "lessons_only": self.lessons_only,
+        }
+
+    @classmethod
+    def from_widgets(cls, query: str, values: Mapping[str, object]) -> SearchState:
+        """The search the app's widgets describe (``values`` is the session state)."""
+
+        def strings(key: str) -> tuple[str, ...]:
+            items = values[key]
+            return tuple(str(v) for v in items) if isinstance(items, list | tuple) else ()
+
+        k = values["k"]
+        return cls(
+            query=query,
+            k=k if isinstance(k, int) else DEFAULT_K,
+            municipalities=strings("municipality"),
+            chapters=strings("chapter"),
+            sections=strings("section"),
+            lessons_only=bool(values["lessons_only"]),
+        )
+
     @property
     def filters(self) -> Filters:
         """The search filters."""

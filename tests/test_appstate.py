@@ -53,3 +53,8 @@ def test_basket_keeps_pick_order() -> None:
     assert basket.items == {"a": 0.5, "b": 0.7}
     basket.set("a", 0.5, False)
     assert list(basket.items) == ["b"]
+
+
+def test_widget_values_round_trip() -> None:
+    state = SearchState("質問", 7, ("加賀市",), ("推進体制",), (), True)
+    assert SearchState.from_widgets("質問", state.widget_values()) == state
