@@ -79,12 +79,27 @@ class Draft:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+def finding_locator(doc: Document, line_start: int) -> str:
+    """The id part after the prefix for a finding starting on document line ``line_start``.
+
+    ``L12`` for text (the line), ``p3.L5`` for PDF (page 3, line 5 on it), ``P7`` for DOCX paragraph 7, ``L88``
+    for HTML (the source line).
+    """
+    origin = doc.origin(line_start)
+    where = f"P{origin}" if doc.line_unit == "¶" else f"L{origin}"
+    page = doc.page(line_start)
+    return where if page is None else f"p{page}.{where}"
+
+
 def finish_findings(drafts: Sequence[Draft], doc: Document, *, id_prefix: str, max_chars: int) -> list[Finding]:
     """Split long drafts at sentence ends, assign unique ids and build citations.
 
+    Draft line numbers index ``doc.lines``; citations and ``line_start``/``line_end`` use the document's origins
+    (line on the page for PDF, paragraph for DOCX, source line for HTML) and pages.
+
     Args:
         drafts: Drafts in document order.
-        doc: The source document (name and title).
+        doc: The source document (name, title, origins and pages).
         id_prefix: Id prefix, normally the file stem.
         max_chars: Maximum finding length; see :func:`ingest.normalize.split_long`.
 
@@ -94,20 +109,28 @@ def finish_findings(drafts: Sequence[Draft], doc: Document, *, id_prefix: str, m
     findings: list[Finding] = []
     used: set[str] = set()
     for d in drafts:
-        base = f"{id_prefix}:L{d.line_start}"
+        base = f"{id_prefix}:{finding_locator(doc, d.line_start)}"
+        start, end = doc.origin(d.line_start), doc.origin(d.line_end)
+        page, last_page = doc.page(d.line_start), doc.page(d.line_end)
+        page_end = last_page if last_page != page else None
+        label = doc.page_label(page)
+        citation = format_citation(
+            document=doc.name,
+            municipality=d.municipality,
+            path=tuple(dict.fromkeys(p for p in d.path if p)),
+            line_start=start,
+            line_end=end,
+            page=page,
+            page_end=page_end,
+            page_label=label,
+            unit=doc.line_unit,
+        )
         for part in split_long(d.text, max_chars):
             fid, n = base, 1
             while fid in used:
                 n += 1
                 fid = f"{base}.{n}"
             used.add(fid)
-            citation = format_citation(
-                document=doc.name,
-                municipality=d.municipality,
-                path=tuple(dict.fromkeys(p for p in d.path if p)),
-                line_start=d.line_start,
-                line_end=d.line_end,
-            )
             findings.append(
                 Finding(
                     id=fid,
@@ -118,11 +141,15 @@ def finish_findings(drafts: Sequence[Draft], doc: Document, *, id_prefix: str, m
                     section=d.section,
                     heading=d.heading,
                     kind=d.kind,
-                    line_start=d.line_start,
-                    line_end=d.line_end,
                     citation=citation,
                     source_note=d.source_note,
                     title=doc.title,
+                    line_start=start,
+                    line_end=end,
+                    page=page,
+                    page_end=page_end,
+                    page_label=label,
+                    line_unit=doc.line_unit,
                     extra=dict(d.extra),
                 )
             )
