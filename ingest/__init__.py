@@ -17,6 +17,8 @@ from ingest.beir import load_beir_corpus
 from ingest.models import KINDS, Document, Finding, Kind, format_citation
 from ingest.normalize import clean_text, join_lines, split_long, split_sentences
 from ingest.read import (
+    DOCUMENT_SUFFIXES,
+    INGEST_VERSION,
     MAX_FILE_BYTES,
     TEXT_SUFFIXES,
     IngestError,
@@ -30,6 +32,8 @@ from ingest.segment import DEFAULT_MAX_CHARS, segment, segment_generic
 
 __all__ = [
     "DEFAULT_MAX_CHARS",
+    "DOCUMENT_SUFFIXES",
+    "INGEST_VERSION",
     "KINDS",
     "MAX_FILE_BYTES",
     "TEXT_SUFFIXES",

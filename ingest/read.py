@@ -1,29 +1,46 @@
-"""Read files into :class:`~ingest.models.Document` values, and run the whole ingestion over files and directories."""
+"""Read files into :class:`~ingest.models.Document` values, and run the whole ingestion over files and directories.
+
+One reader module per format lives in :mod:`ingest.readers`; :func:`read_document` checks the file (exists, not
+empty, under the format's size limit) and hands its bytes to the reader for its suffix.
+"""
 
 from __future__ import annotations
 
-import codecs
 import hashlib
+import importlib
 import os
-import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 from ingest.beir import load_beir_corpus
 from ingest.models import Document, Finding
-from ingest.normalize import clean_text
+from ingest.readers.base import ReadError
 from ingest.segment import DEFAULT_MAX_CHARS, segment
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
+# Bump whenever reading or segmenting changes what findings a file gives: an incremental build only reuses the
+# findings of unchanged files when the index was built by the same version.
+INGEST_VERSION = 2
+# Suffix → reader module in ingest.readers.
+READERS: dict[str, str] = {
+    ".txt": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".html": "html",
+    ".htm": "html",
+}
+DOCUMENT_SUFFIXES: tuple[str, ...] = tuple(READERS)
 TEXT_SUFFIXES: tuple[str, ...] = (".txt", ".md", ".markdown")
+MAX_FILE_BYTES = 50 * 1024 * 1024  # text formats; PDF and DOCX allow more (see max_bytes)
 BEIR_SUFFIX = ".jsonl"
 SKIPPED_DIR_NAMES: frozenset[str] = frozenset({"eval"})
-_TITLE_MAX_CHARS = 120
-# Tried in this order; UTF-8 wins whenever it decodes, because a wrong strict UTF-8 decode is practically impossible.
-_LEGACY_ENCODINGS: tuple[str, ...] = ("cp932", "euc_jp")
-_ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
+
+# Given (path, id prefix, sha256 of the bytes), the findings an earlier build cut from exactly this file, or None.
+Reuse = Callable[[Path, str, str], Sequence[Finding] | None]
 
 
 @dataclass(frozen=True)
@@ -35,17 +52,21 @@ class SourceInfo:
         path: Path as found (given or walked).
         sha256: Hex digest of the raw bytes.
         findings: Number of findings cut from the document.
+        prefix: Id prefix of its findings (the stem, or ``parent/stem`` when stems clash).
+        reused: True when the findings were taken from the previous index instead of being read again.
     """
 
     name: str
     path: str
     sha256: str
     findings: int
+    prefix: str = ""
+    reused: bool = False
 
 
 @dataclass(frozen=True)
 class IngestError:
-    """A file that could not be read; the rest of the batch was still ingested.
+    """A file that could not be read (the batch went on), or a warning about a file that was read.
 
     Attributes:
         path: Path of the file.
@@ -67,80 +88,58 @@ class IngestResult:
         findings: All findings, in document order; ids are unique.
         sources: One entry per document read.
         errors: One entry per file that could not be read.
+        warnings: Problems in files that were still indexed (e.g. PDF pages without a usable text layer).
+        ignored: Files in walked directories whose type kensaku does not read.
     """
 
     findings: list[Finding] = field(default_factory=list)
     sources: list[SourceInfo] = field(default_factory=list)
     errors: list[IngestError] = field(default_factory=list)
+    warnings: list[IngestError] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
 
 
-def _bad_chars(text: str) -> int:
-    """Count characters that do not occur in real text: controls (bar tab/newlines), private use, unassigned."""
-    return sum(1 for ch in text if ch not in _ALLOWED_CONTROLS and unicodedata.category(ch) in ("Cc", "Co", "Cn"))
+def reader(suffix: str) -> ModuleType:
+    """The reader module for a file suffix (``.pdf`` → :mod:`ingest.readers.pdf`).
 
-
-def _oddness(text: str) -> int:
-    """How wrong a legacy decoding looks: EUC-JP read as CP932 gives half-width katakana and private-use characters."""
-    return _bad_chars(text) + sum(1 for ch in text if "\uff61" <= ch <= "\uff9f")
-
-
-def _decode(data: bytes, path: str) -> str:
-    """Decode bytes as UTF-8 (BOM or not), UTF-16 with BOM, CP932 or EUC-JP; refuse binary data."""
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data[len(codecs.BOM_UTF8) :].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError(
-                f"{path}: starts with a UTF-8 BOM but byte {exc.start} is not valid UTF-8. Re-save the file as UTF-8."
-            ) from exc
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    if b"\x00" in data:
-        raise ValueError(
-            f"{path}: contains NUL bytes, so it is binary data, not text. Convert it to a UTF-8 text file."
+    Raises:
+        ReadError: No reader for this suffix.
+    """
+    name = READERS.get(suffix.lower())
+    if name is None:
+        raise ReadError(
+            f"unsupported file type '{suffix or '(none)'}'. kensaku reads {', '.join(DOCUMENT_SUFFIXES)} documents "
+            f"and {BEIR_SUFFIX} BEIR corpora; convert the file to one of these."
         )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        candidates: list[tuple[int, int, str]] = []
-        for order, encoding in enumerate(_LEGACY_ENCODINGS):
-            try:
-                candidates.append((0, order, data.decode(encoding)))
-            except UnicodeDecodeError:
-                continue
-        if not candidates:
-            raise ValueError(
-                f"{path}: cannot be decoded as UTF-8, CP932 (Shift_JIS) or EUC-JP. Re-save the file as UTF-8."
-            ) from None
-        text = min((_oddness(t), order, t) for _, order, t in candidates)[2]
-    odd = _bad_chars(text)
-    # A few stray control characters happen in real exports; more than 1% means this is not text.
-    if odd > max(3, len(text) // 100):
+    return importlib.import_module(f"ingest.readers.{name}")
+
+
+def max_bytes(suffix: str) -> int:
+    """The size limit for one document of this type (50 MB for text, markdown and HTML; 200 MB for PDF, DOCX)."""
+    limit: int = reader(suffix).MAX_BYTES
+    return limit
+
+
+def _check_file(p: Path, shown: str) -> int:
+    """Refuse a missing, directory, empty or too large file; returns its size limit."""
+    if not p.exists():
+        raise FileNotFoundError(f"{shown}: no such file. Check the path (relative to {Path.cwd()}).")
+    if p.is_dir():
+        raise ValueError(f"{shown}: is a directory; pass a file, or use ingest_paths() to read a directory.")
+    limit = max_bytes(p.suffix)
+    size = p.stat().st_size
+    if size == 0:
+        raise ValueError(f"{shown}: file is 0 bytes; nothing to index. Remove it or add text.")
+    if size > limit:
         raise ValueError(
-            f"{path}: {odd} of {len(text)} characters are control or unassigned characters after decoding; "
-            "this looks like binary data. Convert it to a UTF-8 text file."
+            f"{shown}: file is {size / 1024 / 1024:.1f} MB, over the {limit // 1024 // 1024} MB limit for one "
+            f"{p.suffix.lower()} document. Split it into smaller files."
         )
-    return text
-
-
-def _title(lines: Sequence[str], fallback: str) -> str:
-    """First non-empty line (markdown ``#`` and front matter skipped), cleaned; else ``fallback``."""
-    start = 0
-    if lines and lines[0].strip() == "---":
-        closing = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
-        start = 0 if closing is None else closing + 1
-    for line in lines[start:]:
-        text = clean_text(line.lstrip().lstrip("#"))
-        if text:
-            return text if len(text) <= _TITLE_MAX_CHARS else text[: _TITLE_MAX_CHARS - 1] + "…"
-    return fallback
+    return limit
 
 
 def read_document(path: str | Path) -> Document:
-    """Read one text file into a :class:`Document`.
-
-    Line ends (``\\r\\n``, ``\\r``) are normalized so that line ``n`` is what an editor shows as line ``n``; the lines
-    themselves are kept exactly (not cleaned) so that citations point at real text.
+    """Read one document (text, markdown, PDF, DOCX or HTML) with the reader for its suffix.
 
     Args:
         path: The file to read.
@@ -150,64 +149,59 @@ def read_document(path: str | Path) -> Document:
 
     Raises:
         FileNotFoundError: The file does not exist.
-        ValueError: The file is a directory, empty, larger than 50 MB, binary, or cannot be decoded.
+        ValueError: Unsupported type, a directory, empty, over the size limit, unreadable, binary, undecodable,
+            encrypted or damaged; the message starts with the path and says how to fix it.
     """
     p = Path(path)
     shown = str(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{shown}: no such file. Check the path (relative to {Path.cwd()}).")
-    if p.is_dir():
-        raise ValueError(f"{shown}: is a directory; pass a file, or use ingest_paths() to read a directory.")
-    size = p.stat().st_size
-    if size == 0:
-        raise ValueError(f"{shown}: file is 0 bytes; nothing to index. Remove it or add text.")
-    if size > MAX_FILE_BYTES:
-        raise ValueError(
-            f"{shown}: file is {size / 1024 / 1024:.1f} MB, over the {MAX_FILE_BYTES // 1024 // 1024} MB limit "
-            "for one document. Split it into smaller files."
-        )
-    data = p.read_bytes()
-    text = _decode(data, shown).replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    if text.endswith("\n"):
-        lines.pop()
-    if not any(line.strip() for line in lines):
-        raise ValueError(f"{shown}: contains only whitespace; nothing to index. Remove it or add text.")
-    return Document(
-        path=shown,
-        name=p.name,
-        title=_title(lines, p.stem),
-        lines=tuple(lines),
-        sha256=hashlib.sha256(data).hexdigest(),
-    )
+    try:
+        _check_file(p, shown)
+        data = p.read_bytes()
+        document: Document = reader(p.suffix).read(data, p)
+    except ReadError as exc:
+        raise ValueError(f"{shown}: {exc}") from exc
+    except PermissionError as exc:
+        raise ValueError(f"{shown}: cannot be read ({exc.strerror}); check the file's permissions.") from exc
+    return Document(**{**document.__dict__, "path": shown})
 
 
-def _walk(directory: Path) -> Iterator[Path]:
-    """Text files under ``directory`` in sorted order, skipping hidden entries and ``eval`` directories."""
+def _walk(directory: Path, ignored: list[str]) -> Iterator[Path]:
+    """Documents under ``directory`` in sorted order, skipping hidden entries and ``eval`` directories."""
     for root, dirnames, filenames in os.walk(directory):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIR_NAMES)
         for name in sorted(filenames):
-            if not name.startswith(".") and Path(name).suffix.lower() in TEXT_SUFFIXES:
+            if name.startswith("."):
+                continue
+            if Path(name).suffix.lower() in READERS:
                 yield Path(root) / name
+            elif Path(name).suffix.lower() != BEIR_SUFFIX:
+                ignored.append(str(Path(root) / name))
 
 
-def _collect(paths: Sequence[str | Path]) -> list[Path]:
-    """Expand directories, check existence, and drop files listed twice."""
+def collect_files(paths: Sequence[str | Path], ignored: list[str] | None = None) -> list[Path]:
+    """Expand directories into their documents, check existence, and drop files listed twice.
+
+    Args:
+        paths: Files and/or directories.
+        ignored: When given, files of unsupported types found in directories are appended to it.
+
+    Raises:
+        FileNotFoundError: A path does not exist.
+        ValueError: A directory holds no documents.
+    """
     files: list[Path] = []
     seen: set[Path] = set()
-    for given in paths:
+    skipped: list[str] = [] if ignored is None else ignored
+    for given in [paths] if isinstance(paths, str | Path) else paths:
         p = Path(given)
         if not p.exists():
             raise FileNotFoundError(f"{given}: no such file or directory. Check the path (relative to {Path.cwd()}).")
-        if p.is_dir():
-            found = list(_walk(p))
-            if not found:
-                raise ValueError(
-                    f"{given}: no documents found. kensaku reads {', '.join(TEXT_SUFFIXES)} files in directories "
-                    f"(hidden and 'eval' directories are skipped); pass a {BEIR_SUFFIX} BEIR corpus as a file path."
-                )
-        else:
-            found = [p]
+        found = list(_walk(p, skipped)) if p.is_dir() else [p]
+        if p.is_dir() and not found:
+            raise ValueError(
+                f"{given}: no documents found. kensaku reads {', '.join(DOCUMENT_SUFFIXES)} files in directories "
+                f"(hidden and 'eval' directories are skipped); pass a {BEIR_SUFFIX} BEIR corpus as a file path."
+            )
         for f in found:
             key = f.resolve()
             if key not in seen:
@@ -216,15 +210,15 @@ def _collect(paths: Sequence[str | Path]) -> list[Path]:
     return files
 
 
-def _id_prefixes(files: Sequence[Path]) -> dict[Path, str]:
-    """Id prefix per text file: the stem, or ``parent/stem`` (more parents if needed) when stems collide."""
+def id_prefixes(files: Sequence[Path]) -> dict[Path, str]:
+    """Id prefix per document: the stem, or ``parent/stem`` (more parents if needed) when stems collide."""
     texts = [f for f in files if f.suffix.lower() != BEIR_SUFFIX]
     parents = {f: f.resolve().parent.parts[1:] for f in texts}
     depth = dict.fromkeys(texts, 0)
 
     def label(f: Path) -> str:
         if depth[f] > len(parents[f]):
-            return f.name  # same directory and stem, different suffix (report.txt / report.md)
+            return f.name  # same directory and stem, different suffix (report.txt / report.pdf)
         return "/".join([*parents[f][len(parents[f]) - depth[f] :], f.stem])
 
     for _ in range(max((len(p) for p in parents.values()), default=0) + 2):
@@ -238,51 +232,69 @@ def _id_prefixes(files: Sequence[Path]) -> dict[Path, str]:
     return {f: f.resolve().as_posix() for f in texts}
 
 
-def _read_one(path: Path, prefix: str, max_chars: int) -> tuple[list[Finding], SourceInfo]:
-    """Read and segment one file (text document or BEIR corpus)."""
+def _read_one(path: Path, prefix: str, max_chars: int) -> tuple[list[Finding], SourceInfo, tuple[str, ...]]:
+    """Read and segment one file (document or BEIR corpus); also returns the reader's warnings."""
     if path.suffix.lower() == BEIR_SUFFIX:
         findings, digest = load_beir_corpus(path)
-    elif path.suffix.lower() in TEXT_SUFFIXES:
+        problems: tuple[str, ...] = ()
+    else:
         doc = read_document(path)
         findings, digest = segment(doc, max_chars=max_chars, id_prefix=prefix), doc.sha256
-    else:
-        raise ValueError(
-            f"{path}: unsupported file type '{path.suffix}'. kensaku reads {', '.join(TEXT_SUFFIXES)} text files "
-            f"and {BEIR_SUFFIX} BEIR corpora."
-        )
-    return findings, SourceInfo(name=path.name, path=str(path), sha256=digest, findings=len(findings))
+        problems = doc.problems
+    info = SourceInfo(name=path.name, path=str(path), sha256=digest, findings=len(findings), prefix=prefix)
+    return findings, info, problems
 
 
-def ingest_paths(paths: Sequence[str | Path], *, max_chars: int = DEFAULT_MAX_CHARS) -> IngestResult:
+def _reused(path: Path, prefix: str, reuse: Reuse | None) -> tuple[list[Finding], SourceInfo] | None:
+    """The previous findings of an unchanged file (hashed, not parsed), or ``None``."""
+    if reuse is None or not path.is_file():
+        return None
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    findings = reuse(path, prefix, digest)
+    if findings is None:
+        return None
+    info = SourceInfo(path.name, str(path), digest, len(findings), prefix=prefix, reused=True)
+    return list(findings), info
+
+
+def ingest_paths(
+    paths: Sequence[str | Path], *, max_chars: int = DEFAULT_MAX_CHARS, reuse: Reuse | None = None
+) -> IngestResult:
     """Read files and directories into findings.
 
-    Directories are walked recursively in sorted order for ``.txt``, ``.md`` and ``.markdown`` files, skipping hidden
-    directories and any directory named ``eval``. A ``.jsonl`` file is read only when given explicitly, as a BEIR
-    corpus. A file that cannot be read becomes an :class:`IngestError` and the batch continues.
+    Directories are walked recursively in sorted order for every type in :data:`READERS` (text, markdown, PDF,
+    DOCX, HTML), skipping hidden directories and any directory named ``eval``. A ``.jsonl`` file is read only when
+    given explicitly, as a BEIR corpus. A file that cannot be read becomes an :class:`IngestError` and the batch
+    continues.
 
     Args:
         paths: Files and/or directories.
         max_chars: Longer findings are split at sentence ends (see :func:`ingest.segment.segment`).
+        reuse: For incremental builds: returns the earlier findings of a file whose bytes did not change, which are
+            then taken as they are instead of reading the file again.
 
     Returns:
-        Findings in document order, one :class:`SourceInfo` per document read, and the errors.
+        Findings in document order, one :class:`SourceInfo` per document, the errors, warnings and ignored files.
 
     Raises:
         FileNotFoundError: A path does not exist.
         ValueError: A directory holds no readable documents.
     """
-    if isinstance(paths, str | Path):
-        paths = [paths]
-    files = _collect(paths)
-    prefixes = _id_prefixes(files)
     result = IngestResult()
+    files = collect_files(paths, result.ignored)
+    prefixes = id_prefixes(files)
     seen_ids: dict[str, str] = {}
     for path in files:
+        prefix = prefixes.get(path, "")  # BEIR ids carry no prefix
         try:
-            findings, info = _read_one(path, prefixes.get(path, path.stem), max_chars)
+            taken = _reused(path, prefix, reuse)
+            if taken is None:
+                findings, info, problems = _read_one(path, prefix, max_chars)
+                result.warnings.extend(IngestError(str(path), problem) for problem in problems)
+            else:
+                findings, info = taken
         except (OSError, ValueError) as exc:
-            reason = str(exc).removeprefix(f"{path}: ")
-            result.errors.append(IngestError(path=str(path), reason=reason))
+            result.errors.append(IngestError(path=str(path), reason=str(exc).removeprefix(f"{path}: ")))
             continue
         clash = next((f.id for f in findings if f.id in seen_ids), None)
         if clash is not None:

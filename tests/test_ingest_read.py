@@ -109,7 +109,11 @@ def test_japanese_path_with_spaces(tmp_path: Path) -> None:
     assert finding.citation == "加賀市 メモ.txt｜推進体制｜L3"
     assert result.sources == [
         SourceInfo(
-            name="加賀市 メモ.txt", path=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest(), findings=1
+            name="加賀市 メモ.txt",
+            path=str(path),
+            sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+            findings=1,
+            prefix="加賀市 メモ",
         )
     ]
 
@@ -127,13 +131,14 @@ def test_directory_with_one_good_and_one_bad_file(tmp_path: Path) -> None:
 
 
 def test_walk_is_sorted_and_skips_hidden_eval_and_jsonl(tmp_path: Path) -> None:
-    for rel in ("b.txt", "a/z.md", "a/y.markdown", "eval/q.txt", ".hidden/h.txt", "c/.h.txt", "corpus.jsonl", "x.pdf"):
+    for rel in ("b.txt", "a/z.md", "a/y.markdown", "eval/q.txt", ".hidden/h.txt", "c/.h.txt", "corpus.jsonl", "x.pptx"):
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"{path.stem}の本文です。\n", encoding="utf-8")
     result = ingest_paths([tmp_path])
     assert [s.name for s in result.sources] == ["b.txt", "y.markdown", "z.md"]
     assert result.errors == []
+    assert result.ignored == [str(tmp_path / "x.pptx")]
 
 
 def test_missing_path_raises(tmp_path: Path) -> None:
@@ -142,8 +147,8 @@ def test_missing_path_raises(tmp_path: Path) -> None:
 
 
 def test_directory_without_documents_raises(tmp_path: Path) -> None:
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
-    with pytest.raises(ValueError, match=r"\.txt, \.md, \.markdown"):
+    (tmp_path / "notes.pptx").write_bytes(b"PK")
+    with pytest.raises(ValueError, match=r"\.txt, \.md, \.markdown, \.pdf, \.docx, \.html, \.htm"):
         ingest_paths([tmp_path])
 
 
@@ -230,10 +235,10 @@ def test_bad_beir_corpus_is_an_error_entry(tmp_path: Path, content: object, mess
 
 
 def test_unsupported_explicit_file_is_an_error_entry(tmp_path: Path) -> None:
-    path = tmp_path / "report.pdf"
-    path.write_bytes(b"%PDF-1.7")
+    path = tmp_path / "report.pptx"
+    path.write_bytes(b"PK\x03\x04")
     [error] = ingest_paths([path]).errors
-    assert "unsupported file type '.pdf'" in error.reason
+    assert "unsupported file type '.pptx'" in error.reason
 
 
 def test_same_stem_in_one_directory_uses_file_name(tmp_path: Path) -> None:

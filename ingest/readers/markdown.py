@@ -1,0 +1,93 @@
+"""Markdown: read as text (any encoding :mod:`ingest.readers.text` reads); pipe tables become one finding per row.
+
+Everything else (headings, lists, front matter, code fences, comments, links) is left to the generic segmenter,
+which understands markdown. A table::
+
+    | 項目 | 内容 |
+    |------|------|
+    | 費用 | 国の交付金 |
+
+becomes the line ``項目: 費用／内容: 国の交付金`` cited at its own source line, with a blank line after each row so
+that every row is one finding; the header and the ``|---|`` rule become blank lines.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ingest.models import Document
+from ingest.normalize import clean_text
+
+from .base import ReadError, new_document
+from .text import split_text_lines, text_title
+
+SUFFIXES: tuple[str, ...] = (".md", ".markdown")
+MAX_BYTES = 50 * 1024 * 1024
+_ROW = re.compile(r"^\s*\|(.*)\|\s*$")
+_RULE_CELL = re.compile(r"^\s*:?-{3,}:?\s*$")
+
+
+def _cells(line: str) -> list[str] | None:
+    """The cells of a pipe-table row, or ``None`` when the line is not one."""
+    m = _ROW.match(line)
+    if not m:
+        return None
+    return [clean_text(cell) for cell in re.split(r"(?<!\\)\|", m.group(1))]
+
+
+def _is_rule(cells: list[str]) -> bool:
+    return bool(cells) and all(_RULE_CELL.match(cell) for cell in cells)
+
+
+def row_text(header: list[str], cells: list[str]) -> str:
+    """One table row as text: ``列名: 値／列名: 値`` (empty cells skipped), or cells joined by ``／`` without header.
+
+    >>> row_text(["項目", "内容"], ["費用", "国の交付金"])
+    '項目: 費用／内容: 国の交付金'
+    >>> row_text([], ["費用", "", "国"])
+    '費用／国'
+    """
+    if header and len(header) == len(cells):
+        return "／".join(
+            f"{name}: {value}" if name else value for name, value in zip(header, cells, strict=True) if value
+        )
+    return "／".join(cell for cell in cells if cell)
+
+
+def table_lines(lines: list[str]) -> tuple[list[str], list[int]]:
+    """Rewrite pipe tables into one line per row followed by a blank line; returns ``(lines, origins)``."""
+    out: list[str] = []
+    origins: list[int] = []
+    i = 0
+    while i < len(lines):
+        header = _cells(lines[i])
+        rule = _cells(lines[i + 1]) if header is not None and i + 1 < len(lines) else None
+        if header is None or rule is None or not _is_rule(rule):
+            out.append(lines[i])
+            origins.append(i + 1)
+            i += 1
+            continue
+        out += ["", ""]
+        origins += [i + 1, i + 2]
+        i += 2
+        while i < len(lines) and (cells := _cells(lines[i])) is not None:
+            out += [row_text(header, cells), ""]
+            origins += [i + 1, i + 1]
+            i += 1
+    return out, origins
+
+
+def read(data: bytes, path: Path) -> Document:
+    """Read a markdown file.
+
+    Raises:
+        ReadError: Binary or undecodable data, or only whitespace.
+    """
+    lines = split_text_lines(data)
+    if not any(clean_text(line) for line in lines):
+        raise ReadError("contains only whitespace; nothing to index. Remove it or add text.")
+    rewritten, origins = table_lines(lines)
+    if rewritten == lines:
+        return new_document(path, data, lines, title=text_title(lines, path.stem))
+    return new_document(path, data, rewritten, title=text_title(lines, path.stem), origins=origins)
