@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 
-
 @dataclass(frozen=True)
 class _Window:
     text: int
