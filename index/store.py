@@ -7,8 +7,10 @@ Layout of an index directory::
     dense.faiss       FAISS IndexFlatIP over L2-normalized vectors
     bm25/             bm25s arrays (.npy) and vocabulary/params (.json)
 
-A build writes into a temporary sibling directory and renames it into place, so a failed or killed build leaves
-the previous index as it was.
+A build writes into a temporary sibling directory (``.NAME.tmp-PID-…``) and swaps it in with two renames (old
+index → ``.NAME.old-PID``, new → ``NAME``), so a failed or killed build leaves the previous index as it was. A
+``kill -9`` between the two renames leaves no ``NAME`` but a complete ``.NAME.old-PID``: :func:`recover` (run by
+every load and build) renames it back once that process is gone, and removes leftovers of dead builds.
 """
 
 from __future__ import annotations
@@ -123,15 +125,59 @@ def make_manifest(
     return body
 
 
+def _pid_alive(pid: int) -> bool:
+    """True if a process with this id exists (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _leftovers(target: Path, kind: str) -> list[tuple[Path, int]]:
+    """``(path, pid)`` of ``.NAME.KIND-PID…`` siblings of ``target`` left by builds whose process is gone."""
+    out = []
+    for path in target.parent.glob(f".{target.name}.{kind}-*"):
+        digits = path.name.removeprefix(f".{target.name}.{kind}-").split("-")[0]
+        if digits.isdigit() and int(digits) != os.getpid() and not _pid_alive(int(digits)):
+            out.append((path, int(digits)))
+    return sorted(out, key=lambda item: item[0].stat().st_mtime, reverse=True)
+
+
+def recover(directory: Path) -> bool:
+    """Undo what a killed build left behind at ``directory``; returns True when the previous index was restored.
+
+    A build killed between its two renames leaves the previous index as ``.NAME.old-PID`` and no ``NAME``: it is
+    renamed back. Temporary build directories and old copies of dead processes are removed.
+    """
+    target = Path(directory).resolve()
+    if not target.parent.is_dir():
+        return False
+    restored = False
+    for old, _ in _leftovers(target, "old"):
+        if not target.exists() and (old / MANIFEST).is_file():
+            old.rename(target)
+            restored = True
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    for tmp, _ in _leftovers(target, "tmp"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    return restored
+
+
 @contextmanager
 def atomic_directory(target: Path) -> Iterator[Path]:
     """Yield a temporary directory next to ``target``; on success it replaces ``target`` by rename.
 
-    On an exception the temporary directory is removed and ``target`` is untouched.
+    On an exception the temporary directory is removed and ``target`` is untouched; after a ``kill -9``,
+    :func:`recover` puts things right.
     """
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    recover(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
     try:
         yield tmp
         old = None
@@ -186,6 +232,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         IndexCorruptError: The manifest is unreadable.
         IndexMismatchError: The index uses another format version.
     """
+    recover(directory)
     path = Path(directory) / MANIFEST
     if not path.exists():
         raise IndexMissingError(f"no index at {directory} (no {MANIFEST}); build one with `kensaku build`")

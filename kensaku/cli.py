@@ -1,4 +1,4 @@
-"""The ``kensaku`` command: build | search | similar | export | eval | info.
+"""The ``kensaku`` command: build | add | search | similar | export | eval | info.
 
 Results go to stdout (text, json or jsonl), progress bars and messages to stderr. User errors print one line and
 exit with status 2; heavy libraries are imported only by the command that needs them.
@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from index.hybrid import FusionConfig
+    from index.incremental import BuildStats
     from index.search import Filters, Hit, Searcher
+    from kensaku.engine import BuildReport
 
 EXIT_USAGE = 2
 
@@ -58,9 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kensaku {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = commands.add_parser("build", help="index documents (default: corpus/)")
-    p.add_argument("paths", nargs="*", help="files or folders: .txt, .md, or a BEIR corpus.jsonl (default: corpus/)")
+    p = commands.add_parser("build", help="index documents (default: corpus/); unchanged documents are reused")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        help="files or folders: .txt .md .pdf .docx .html, or a BEIR corpus.jsonl (default: corpus/)",
+    )
     p.add_argument("--if-needed", action="store_true", help="skip when the index is up to date")
+    p.add_argument("--full", action="store_true", help="read and embed every document again (no reuse)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    _add_index_args(p)
+
+    p = commands.add_parser("add", help="add documents to an existing index (only new or changed ones are embedded)")
+    p.add_argument("paths", nargs="+", help="files or folders to add")
     p.add_argument("--format", choices=("text", "json"), default="text")
     _add_index_args(p)
 
@@ -146,27 +158,64 @@ def cmd_build(args: argparse.Namespace) -> int:
         index_dir(args.index),
         model=model_name(args.model),
         if_needed=args.if_needed,
+        incremental=not args.full,
         show_progress=not args.no_progress,
     )
-    errors = report.result.errors if report.result else []
+    return _report_build(args, report)
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    """``kensaku add``: the index's documents plus new ones, built incrementally."""
+    from .config import index_dir
+    from .engine import add
+
+    if args.model or args.precision:
+        raise UserError("kensaku add keeps the index's model; use `kensaku build --model …` to change it")
+    return _report_build(args, add(args.paths, index_dir(args.index), show_progress=not args.no_progress))
+
+
+def _report_build(args: argparse.Namespace, report: BuildReport) -> int:
+    """Print a build's problems (one line per file) on stderr and its summary on stdout."""
+    result = report.result
+    errors = result.errors if result else []
+    warnings = result.warnings if result else []
+    ignored = result.ignored if result else []
     for error in errors:
         print(f"kensaku: skipped {error.path}: {error.reason}", file=sys.stderr)
+    for warning in warnings:
+        print(f"kensaku: warning: {warning.path}: {warning.reason}", file=sys.stderr)
+    if ignored:
+        print(
+            f"kensaku: ignored {len(ignored)} file(s) of unsupported types: {', '.join(ignored[:5])}", file=sys.stderr
+        )
     summary = {
         "index": str(report.directory),
         "built": report.built,
         "reason": report.reason,
         "findings": report.findings,
         "documents": report.documents,
+        "reuse": report.stats.to_dict() if report.stats else None,
         "errors": [{"path": e.path, "reason": e.reason} for e in errors],
+        "warnings": [{"path": w.path, "reason": w.reason} for w in warnings],
+        "ignored": ignored,
     }
     if args.format == "json":
         print(json.dumps(summary, ensure_ascii=False))
-    elif report.built:
-        print(f"indexed {report.findings} findings from {report.documents} document(s) into {report.directory}", end="")
-        print(f" ({len(errors)} file(s) skipped)" if errors else "")
-    else:
+    elif not report.built:
         print(f"index at {report.directory} is up to date ({report.findings} findings)")
+    else:
+        print(f"indexed {report.findings} findings from {report.documents} document(s) into {report.directory}")
+        if report.stats:
+            print(_describe_stats(report.stats))
+        if errors or warnings:
+            print(f"{len(errors)} file(s) skipped, {len(warnings)} warning(s); see the messages above")
     return 0
+
+
+def _describe_stats(stats: BuildStats) -> str:
+    parts = f"{stats.new} new, {stats.changed} changed, {stats.unchanged} unchanged, {stats.removed} removed"
+    how = f"full build: {stats.full_reason}" if stats.full_reason else "incremental"
+    return f"documents: {parts}; {stats.embedded} finding(s) embedded ({how})"
 
 
 def _print_hits(query: str, hits: Sequence[Hit]) -> None:
@@ -331,6 +380,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "build": cmd_build,
+    "add": cmd_add,
     "search": cmd_search,
     "similar": cmd_similar,
     "export": cmd_export,

@@ -1,0 +1,116 @@
+"""What an incremental build takes from the index it replaces: findings and vectors of unchanged documents.
+
+A document is unchanged when its resolved path, the sha256 of its bytes and its id prefix equal the manifest's
+record. The old index is only a source of rows when it was built the same way (:func:`reuse_problem`); otherwise
+the build starts over and says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ingest.models import Finding
+
+from .store import IndexBundle
+
+
+@dataclass(frozen=True)
+class BuildStats:
+    """What a build did with each document.
+
+    Attributes:
+        new: Documents not in the previous index.
+        changed: Documents whose bytes or id prefix changed (read and embedded again).
+        unchanged: Documents taken over from the previous index (not read, not embedded).
+        removed: Documents of the previous index that are no longer among the sources (or no longer readable).
+        embedded: Findings that were embedded.
+        full_reason: Why the previous index could not be reused (``""`` for an incremental build).
+    """
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    embedded: int = 0
+    full_reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "embedded": self.embedded,
+            "full_reason": self.full_reason,
+        }
+
+
+def reuse_problem(
+    manifest: dict[str, Any], *, model: dict[str, Any], options: dict[str, Any], ingest: dict[str, Any]
+) -> str:
+    """Why rows of the index with ``manifest`` cannot be reused for a build with these settings, or ``""``."""
+    built = manifest.get("model", {})
+    if (built.get("name"), built.get("dim")) != (model.get("name"), model.get("dim")):
+        return f"the index was built with model {built.get('name')!r}, this build uses {model.get('name')!r}"
+    if manifest.get("build_options") != options:
+        return f"build options changed ({manifest.get('build_options')} → {options})"
+    if manifest.get("ingest") != ingest:
+        return f"the index was read by ingest {manifest.get('ingest')}, this is {ingest}"
+    sources = manifest.get("sources", [])
+    if any("prefix" not in s for s in sources):
+        return "the index predates incremental builds"
+    if sum(int(s.get("findings", 0)) for s in sources) != manifest.get("counts", {}).get("findings"):
+        return "the manifest's per-document counts do not add up"
+    return ""
+
+
+class PreviousIndex:
+    """The index being replaced, as a source of findings and vectors for documents that did not change."""
+
+    def __init__(self, bundle: IndexBundle) -> None:
+        """Index the old rows by source path (rows of one document are contiguous, in manifest order)."""
+        self.bundle = bundle
+        self._rows = {f.id: row for row, f in enumerate(bundle.findings)}
+        self._sources: dict[str, tuple[str, str, int, int]] = {}
+        start = 0
+        for source in bundle.manifest.get("sources", []):
+            count = int(source["findings"])
+            self._sources[str(source["path"])] = (str(source["sha256"]), str(source["prefix"]), start, start + count)
+            start += count
+
+    @property
+    def paths(self) -> list[str]:
+        """Resolved paths of the previous index's documents."""
+        return list(self._sources)
+
+    def reuse(self, path: Path, prefix: str, digest: str) -> Sequence[Finding] | None:
+        """The previous findings of ``path`` when its bytes and id prefix are unchanged, else ``None``."""
+        entry = self._sources.get(str(path.resolve()))
+        if entry is None or (entry[0], entry[1]) != (digest, prefix):
+            return None
+        return self.bundle.findings[entry[2] : entry[3]]
+
+    def vectors(self, findings: Sequence[Finding]) -> dict[str, np.ndarray]:
+        """The stored vectors of reused findings, by id."""
+        if not findings:
+            return {}
+        rows = self.bundle.dense.vectors(np.asarray([self._rows[f.id] for f in findings], dtype=np.int64))
+        return {f.id: rows[i] for i, f in enumerate(findings)}
+
+    def stats(self, sources: Sequence[dict[str, Any]], reused: int, embedded: int) -> BuildStats:
+        """Count new, changed, unchanged and removed documents of a build over ``sources``."""
+        current = {str(s["path"]) for s in sources}
+        known = sum(1 for path in current if path in self._sources)
+        return BuildStats(
+            new=len(current) - known,
+            changed=known - reused,
+            unchanged=reused,
+            removed=sum(1 for path in self._sources if path not in current),
+            embedded=embedded,
+        )
