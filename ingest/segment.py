@@ -53,29 +53,29 @@ _BULLET = re.compile(r"^\s*(?:[-*+]\s+|[・•○]\s*|[0-9０-９]+(?:[)）]|[.�
 
 
 @dataclass(frozen=True)
-class _Heading:
+class Heading:
     rank: int
     text: str
 
 
-def _heading(line: str, prev: str, nxt: str) -> _Heading | None:
+def line_heading(line: str, prev: str, nxt: str) -> Heading | None:
     """The heading on ``line`` (``prev``/``nxt`` are the neighbouring lines), or ``None``."""
     m = _MD_HEADING.match(line)
     if m:
-        return _Heading(10 * len(m.group(1)), clean_text(m.group(2)))
+        return Heading(10 * len(m.group(1)), clean_text(m.group(2)))
     text = clean_text(line)
     if not text or text.endswith("。"):
         return None
     if text[0] in _SYMBOL_RANKS:
         body = clean_text(text[1:])
-        return _Heading(_SYMBOL_RANKS[text[0]], body) if body and len(text) <= SYMBOL_HEADING_MAX_CHARS else None
+        return Heading(_SYMBOL_RANKS[text[0]], body) if body and len(text) <= SYMBOL_HEADING_MAX_CHARS else None
     if len(text) > NUMBERED_HEADING_MAX_CHARS or "。" in text:
         return None
     for pattern, rank in _NUMBERED:
         if pattern.match(text):
             # `1. 項目` with another numbered line right next to it is an ordered list, not a heading.
             listed = rank == 30 and any(_LIST_NUMBER.match(clean_text(s)) for s in (prev, nxt))
-            return None if listed else _Heading(rank, text)
+            return None if listed else Heading(rank, text)
     return None
 
 
@@ -112,7 +112,7 @@ class _Generic:
 
     def __init__(self, doc: Document) -> None:
         self.lines = _visible_lines(doc.lines)
-        self.stack: list[_Heading] = []
+        self.stack: list[Heading] = []
         self.drafts: list[Draft] = []
         self.title_heading: int | None = self._title_line()
 
@@ -122,10 +122,10 @@ class _Generic:
         first = next((i for i in range(len(self.lines)) if self._heading_at(i)), None)
         return h1[0] if len(h1) == 1 and first == h1[0] else None
 
-    def _heading_at(self, i: int) -> _Heading | None:
+    def _heading_at(self, i: int) -> Heading | None:
         prev = self.lines[i - 1] if i > 0 else ""
         nxt = self.lines[i + 1] if i + 1 < len(self.lines) else ""
-        return _heading(self.lines[i], prev, nxt)
+        return line_heading(self.lines[i], prev, nxt)
 
     def _is_plain(self, i: int) -> bool:
         line = self.lines[i]

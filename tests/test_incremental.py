@@ -134,9 +134,7 @@ def test_changed_build_options_force_a_full_build(tmp_path: Path, embedder: Embe
     (docs / "費用.md").write_text(DOCS["費用.md"], encoding="utf-8")
     directory = tmp_path / "index"
     build([docs], directory, embedder=embedder, show_progress=False)
-    report = build(
-        [docs], directory, embedder=embedder, options=BuildOptions(embed_context=False), show_progress=False
-    )
+    report = build([docs], directory, embedder=embedder, options=BuildOptions(embed_context=False), show_progress=False)
     assert report.stats is not None and report.stats.embedded == 1
     assert report.stats.full_reason.startswith("build options changed")
 
