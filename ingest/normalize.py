@@ -95,11 +95,33 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in sentences if s]
 
 
+HARD_LIMIT_FACTOR = 3
+_CLAUSE_ENDS = "、，,；;：:）)」』 "
+
+
+def _cut_run_on(sentence: str, hard: int) -> list[str]:
+    """Cut a "sentence" longer than ``hard`` characters after its last clause mark (、，；：) before each limit.
+
+    Real sentences are far shorter; text this long without 。 is a table, a list or extraction debris from a PDF.
+    A piece without any clause mark is cut at the limit.
+    """
+    pieces: list[str] = []
+    rest = sentence
+    while len(rest) > hard:
+        cut = max(rest.rfind(mark, 0, hard) for mark in _CLAUSE_ENDS) + 1
+        cut = cut if cut > hard // 2 else hard
+        pieces.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    return [*pieces, rest] if rest else pieces
+
+
 def split_long(text: str, max_chars: int) -> list[str]:
     """Split a long text into parts of at most ``max_chars`` characters, only at sentence ends.
 
     Sentences are packed greedily; a single sentence longer than ``max_chars`` is kept whole rather than cut
-    mid-sentence, so a part can exceed the limit only when it is one sentence.
+    mid-sentence, so a part can exceed the limit only when it is one sentence, and then by at most 3×: a run-on
+    "sentence" of more than ``3 × max_chars`` characters (no 。 in over 1,200 characters at the default: a table or
+    PDF debris) is cut after clause marks (、，；：) instead.
 
     Args:
         text: Cleaned text.
@@ -112,7 +134,8 @@ def split_long(text: str, max_chars: int) -> list[str]:
         return [text]
     parts: list[str] = []
     current = ""
-    for sentence in split_sentences(text):
+    sentences = [piece for s in split_sentences(text) for piece in _cut_run_on(s, HARD_LIMIT_FACTOR * max_chars)]
+    for sentence in sentences:
         # Half-width !/? end English sentences, which need their space back once stripped.
         glue = " " if current[-1:] in ("!", "?") and _ASCII_WORD_START.search(sentence) else ""
         if current and len(current) + len(glue) + len(sentence) > max_chars:

@@ -97,6 +97,9 @@ SPLIT_CASES = [
         10,
         ["句点のないとても長い一文がここにあって最後まで続いていく"],
     ),
+    # ... unless it is over 3× the limit (a table or PDF debris): then it is cut after its last clause mark.
+    ("あ" * 20 + "、" + "い" * 20 + "、" + "う" * 5, 10, ["あ" * 20 + "、", "い" * 20 + "、" + "う" * 5]),
+    ("か" * 70, 10, ["か" * 30, "か" * 30, "か" * 10]),
     ("Is it? Yes! 終わり。", 7, ["Is it?", "Yes!", "終わり。"]),
     # Under the limit nothing is split; sentences packed together get their English space back.
     ("Is it? Yes! 終わり。" * 2, 20, ["Is it? Yes!終わり。", "Is it? Yes!終わり。"]),
@@ -108,3 +111,4 @@ def test_split_long(text: str, max_chars: int, expected: list[str]) -> None:
     parts = split_long(text, max_chars)
     assert parts == expected
     assert all(len(p) <= max_chars or len(split_sentences(p)) == 1 for p in parts)
+    assert all(len(p) <= 3 * max_chars for p in parts)
