@@ -74,7 +74,14 @@ def rebuild(searcher: Searcher) -> None:
         index_sources(directory), directory, embedder=searcher.embedder, show_progress=False, on_progress=on_progress
     )
     load_searcher.clear()
-    st.success(f"索引を再作成しました（{report.findings} 件、文書 {report.documents} 件）")
+    done = f"索引を再作成しました（{report.findings} 件、文書 {report.documents} 件"
+    if report.stats is not None:
+        s = report.stats
+        done += f"：新規 {s.new}・変更 {s.changed}・変更なし {s.unchanged}・削除 {s.removed}"
+    st.success(done + "）")
+    problems = [*report.result.errors, *report.result.warnings] if report.result else []
+    for problem in problems:
+        st.warning(f"{problem.path}: {problem.reason}")
 
 
 def current_state() -> SearchState:

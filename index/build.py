@@ -217,6 +217,8 @@ def build_index(
         known_vectors=known,
     )
     bundle.manifest["ingest"] = {"version": INGEST_VERSION, "max_chars": DEFAULT_MAX_CHARS}
+    # What was asked for (folders too), so that a rebuild also picks up documents added to a folder since.
+    bundle.manifest["inputs"] = [str(Path(p).resolve()) for p in ([paths] if isinstance(paths, str | Path) else paths)]
     final = save_index(bundle, directory)
     saved = IndexBundle(
         directory=final, manifest=bundle.manifest, findings=bundle.findings, sparse=bundle.sparse, dense=bundle.dense

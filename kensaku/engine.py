@@ -124,18 +124,17 @@ def add(
     show_progress: bool = True,
     on_progress: ProgressCallback | None = None,
 ) -> BuildReport:
-    """Add documents to the index at ``directory``: its recorded documents plus ``paths``, built incrementally.
+    """Add documents to the index at ``directory``: its recorded sources plus ``paths``, built incrementally.
 
-    Recorded documents that no longer exist are dropped; changed ones are read again. The index keeps its model.
+    Recorded documents that no longer exist are dropped; changed ones are read again; folders it was built from are
+    walked again. The index keeps its model.
 
     Raises:
         IndexMissingError: No index at ``directory`` (build one first).
         FileNotFoundError: A path does not exist.
     """
     manifest = read_manifest(directory)
-    recorded = [Path(s["path"]) for s in manifest.get("sources", []) if s.get("path")]
-    sources: list[str | Path] = [p for p in recorded if p.exists()]
-    sources += list(paths)
+    sources: list[str | Path] = [*recorded_sources(manifest), *paths]
     model = str(manifest.get("model", {}).get("name", "")) or None
     return build(
         sources, directory, model=model, embedder=embedder, show_progress=show_progress, on_progress=on_progress
@@ -179,14 +178,21 @@ def open_searcher(
     return Searcher(bundle=bundle, embedder=embedder, fusion=fusion)
 
 
+def recorded_sources(manifest: dict[str, Any]) -> list[Path]:
+    """What an index was built from and still exists: the paths given to the build (folders are walked again, so
+    documents added to them since are included), else the documents it recorded."""
+    inputs = [Path(p) for p in manifest.get("inputs", [])]
+    files = [Path(s["path"]) for s in manifest.get("sources", []) if s.get("path")]
+    return [p for p in inputs if p.exists()] or [p for p in files if p.exists()]
+
+
 def index_sources(directory: Path) -> list[Path]:
-    """The sources the index at ``directory`` was built from (the default corpus if that cannot be told)."""
+    """The sources to rebuild the index at ``directory`` from (the default corpus if that cannot be told)."""
     try:
-        paths = [Path(s["path"]) for s in read_manifest(directory).get("sources", []) if s.get("path")]
+        paths = recorded_sources(read_manifest(directory))
     except IndexStoreError:
         paths = []
-    existing = [p for p in paths if p.exists()]
-    return existing or default_sources()
+    return paths or default_sources()
 
 
 def default_sources() -> list[Path]:

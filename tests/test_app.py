@@ -156,7 +156,9 @@ def test_rebuild_button_rebuilds_the_index(monkeypatch: pytest.MonkeyPatch, seed
     at = start(monkeypatch, index)
     at.button(key="rebuild").click().run()
     assert not at.exception
-    assert "索引を再作成しました（280 件、文書 1 件）" in [s.value for s in at.success]
+    assert "索引を再作成しました（280 件、文書 1 件：新規 0・変更 0・変更なし 1・削除 0）" in [
+        s.value for s in at.success
+    ]
     after = json.loads((index / "manifest.json").read_text(encoding="utf-8"))["fingerprint"]
     assert after != before
 

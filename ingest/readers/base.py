@@ -16,6 +16,8 @@ page, DOCX paragraph, HTML source line), and ``Document.pages`` the page.
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,9 @@ from ingest.normalize import clean_text
 
 TITLE_MAX_CHARS = 120
 MAX_HEADING_LEVEL = 6
+HEADER_CELL_MAX_CHARS = 20
+_BREAK = re.compile(r"\s*\n\s*")
+_WIDE = frozenset("FWHA")
 
 
 class ReadError(ValueError):
@@ -49,6 +54,87 @@ class Block:
     level: int = 0
     item: bool = False
     page: int | None = None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell, placed on the table grid.
+
+    Attributes:
+        text: The cell's text, cleaned.
+        col: Its first grid column (0-based).
+        span: How many grid columns it covers.
+        header: True for a header cell (HTML ``<th>``); a row starting with one reads ``見出し: 値``.
+    """
+
+    text: str
+    col: int = 0
+    span: int = 1
+    header: bool = False
+
+
+def join_breaks(text: str) -> str:
+    """Join the lines of one paragraph the way a browser does, then clean the text.
+
+    A line break between two full-width (or ambiguous-width) characters disappears, any other one becomes a space.
+
+    >>> join_breaks("市民参画の\\n推進\\nfor smart\\ncity")
+    '市民参画の推進 for smart city'
+    """
+
+    def glue(m: re.Match[str]) -> str:
+        before, after = text[m.start() - 1 : m.start()], text[m.end() : m.end() + 1]
+        wide = all(ch and unicodedata.east_asian_width(ch) in _WIDE for ch in (before, after))
+        return "" if wide else " "
+
+    return clean_text(_BREAK.sub(glue, text))
+
+
+def _looks_like_header(rows: Sequence[Sequence[Cell]]) -> bool:
+    """A first row of two or more short, non-empty cells without 。 above at least one more row."""
+    if len(rows) < 2 or len(rows[0]) < 2:
+        return False
+    return all(c.text and len(c.text) <= HEADER_CELL_MAX_CHARS and "。" not in c.text for c in rows[0])
+
+
+def _row_text(row: Sequence[Cell], names: dict[int, str], width: int) -> str:
+    """One row as ``列名: 値／…`` (with column names) or ``値／…``; empty cells are skipped."""
+    cells = [c for c in row if c.text]
+    if not cells:
+        return ""
+    if names and not (len(cells) == 1 and cells[0].span >= width > 1):
+        return "／".join(f"{names[c.col]}: {c.text}" if names.get(c.col) else c.text for c in cells)
+    if cells[0].header and len(cells) > 1:
+        return f"{cells[0].text}: " + "／".join(c.text for c in cells[1:])
+    return "／".join(c.text for c in cells)
+
+
+def table_texts(rows: Sequence[Sequence[Cell]], *, header: bool | None = None) -> list[str]:
+    """The text of each table row.
+
+    Args:
+        rows: The rows, each a sequence of cells in grid order.
+        header: Whether the first row is a header row; ``None`` guesses (2+ short non-empty cells, no 。).
+
+    Returns:
+        One string per row, in order: ``""`` for the header row itself and for rows without text.
+
+    >>> rows = [[Cell("項目", 0), Cell("内容", 1)], [Cell("体制", 0), Cell("CDOを置く。", 1)], [Cell("予算", 0)]]
+    >>> table_texts(rows)
+    ['', '項目: 体制／内容: CDOを置く。', '項目: 予算']
+    >>> table_texts([[Cell("加賀市", 0), Cell("", 1), Cell("人口6万人。", 2)]])
+    ['加賀市／人口6万人。']
+    """
+    if header is None:
+        header = _looks_like_header(rows)
+    if not header or not rows:
+        return [_row_text(row, {}, 0) for row in rows]
+    names: dict[int, str] = {}
+    for cell in rows[0]:
+        for col in range(cell.col, cell.col + cell.span):
+            names[col] = cell.text
+    width = max(names) + 1 if names else 0
+    return ["", *(_row_text(row, names, width) for row in rows[1:])]
 
 
 def render_blocks(blocks: Sequence[Block]) -> tuple[list[str], list[int], list[int]]:

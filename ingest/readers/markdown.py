@@ -19,7 +19,7 @@ from pathlib import Path
 from ingest.models import Document
 from ingest.normalize import clean_text
 
-from .base import ReadError, new_document
+from .base import Cell, ReadError, new_document, table_texts
 from .text import split_text_lines, text_title
 
 SUFFIXES: tuple[str, ...] = (".md", ".markdown")
@@ -40,21 +40,6 @@ def _is_rule(cells: list[str]) -> bool:
     return bool(cells) and all(_RULE_CELL.match(cell) for cell in cells)
 
 
-def row_text(header: list[str], cells: list[str]) -> str:
-    """One table row as text: ``列名: 値／列名: 値`` (empty cells skipped), or cells joined by ``／`` without header.
-
-    >>> row_text(["項目", "内容"], ["費用", "国の交付金"])
-    '項目: 費用／内容: 国の交付金'
-    >>> row_text([], ["費用", "", "国"])
-    '費用／国'
-    """
-    if header and len(header) == len(cells):
-        return "／".join(
-            f"{name}: {value}" if name else value for name, value in zip(header, cells, strict=True) if value
-        )
-    return "／".join(cell for cell in cells if cell)
-
-
 def table_lines(lines: list[str]) -> tuple[list[str], list[int]]:
     """Rewrite pipe tables into one line per row followed by a blank line; returns ``(lines, origins)``."""
     out: list[str] = []
@@ -71,10 +56,14 @@ def table_lines(lines: list[str]) -> tuple[list[str], list[int]]:
         out += ["", ""]
         origins += [i + 1, i + 2]
         i += 2
+        rows = [[Cell(text, col) for col, text in enumerate(header)]]
         while i < len(lines) and (cells := _cells(lines[i])) is not None:
-            out += [row_text(header, cells), ""]
-            origins += [i + 1, i + 1]
+            rows.append([Cell(text, col) for col, text in enumerate(cells)])
             i += 1
+        for number, text in enumerate(table_texts(rows, header=True)[1:]):
+            row_line = i - len(rows) + 2 + number
+            out += [text, ""]
+            origins += [row_line, row_line]
     return out, origins
 
 
