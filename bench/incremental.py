@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -124,7 +126,13 @@ def main() -> int:
     load_seconds, embedder = timed(lambda: load_embedder(DEFAULT_MODEL))
     with tempfile.TemporaryDirectory(prefix="kensaku-incremental-") as work:
         result = run(Path(work), args.docs, args.repeat, embedder)
-    result = {"model": DEFAULT_MODEL, "model_load_s": round(load_seconds, 2), **result}
+    result = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "model": DEFAULT_MODEL,
+        "model_load_s": round(load_seconds, 2),
+        **result,
+    }
     write_json(ROOT / "bench" / "results" / "incremental.json", result)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0 if result["added_equals_full_build"] else 1

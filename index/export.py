@@ -55,9 +55,9 @@ FILTER_LABELS = {
     "exclude_municipalities": "除外する自治体",
 }
 COLUMNS: tuple[str, ...] = tuple(
-    "順位 スコア 抜粋 自治体 章 節 見出し 種別 文書 開始行 終了行 頁 出典注記 引用 ID".split()
+    "順位 スコア 抜粋 自治体 章 節 見出し 種別 文書 開始行 終了行 頁 位置 出典注記 引用 ID".split()
 )
-COLUMN_WIDTHS = (6, 9, 80, 14, 12, 18, 28, 10, 30, 8, 8, 6, 30, 60, 34)
+COLUMN_WIDTHS = (6, 9, 80, 14, 12, 18, 28, 10, 30, 8, 8, 6, 16, 30, 60, 34)
 WRAPPED_COLUMNS = frozenset({"抜粋", "出典注記", "引用"})
 TITLE = "kensaku 検索結果の抜粋"
 NO_HITS = "該当する抜粋はありません。"
@@ -182,12 +182,8 @@ def breadcrumbs(finding: Finding) -> str:
 
 
 def short_citation(finding: Finding) -> str:
-    """Citation for a quote: ``municipality｜crumbs｜『document』 p.N L10–12``."""
-    lines = f"L{finding.line_start}"
-    if finding.line_end != finding.line_start:
-        lines += f"–{finding.line_end}"
-    where = f"p.{finding.page} {lines}" if finding.page is not None else lines
-    parts = [finding.municipality, breadcrumbs(finding), f"『{finding.document}』 {where}"]
+    """Citation for a quote: ``municipality｜crumbs｜『document』 p.N L10–12`` (or ``¶7`` for DOCX)."""
+    parts = [finding.municipality, breadcrumbs(finding), f"『{finding.document}』 {finding.location}"]
     return "｜".join(p for p in parts if p)
 
 
@@ -260,7 +256,7 @@ def row_of(hit: Hit) -> list[Cell]:
     """One spreadsheet row in :data:`COLUMNS` order: numbers as numbers, every text cell neutralized."""
     f = hit.finding
     texts = [f.text, f.municipality, f.chapter, f.section, f.heading, kind_label(f.kind), f.document]
-    tail = [f.source_note, f.citation, f.id]
+    tail = [f.location, f.source_note, f.citation, f.id]
     return [
         hit.rank,
         round(hit.score, 6),

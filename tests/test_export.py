@@ -336,3 +336,26 @@ def test_exports_real_search_results(tmp_path: Path) -> None:
     assert data["created"].endswith("+09:00")
     for fmt in FORMATS:
         assert export(hits, meta, fmt)
+
+
+def test_pdf_and_docx_locations_in_csv_and_markdown(tmp_path: Path) -> None:
+    pdf = dataclasses.replace(
+        make_finding(5, "事業費は国の交付金で負担した。"),
+        id="白書:p3.L40",
+        document="白書.pdf",
+        line_start=40,
+        line_end=2,
+        page=3,
+        page_end=4,
+        page_label="iii",
+    )
+    word = dataclasses.replace(
+        make_finding(7, "専任三名を配置した。"), id="計画:P7", document="計画.docx", line_unit="¶"
+    )
+    hits = [Hit(i, 1.0 / i, f, 0.0, 0.0, 0, 0) for i, f in enumerate([pdf, word], start=1)]
+    with _write(tmp_path, hits, META, "csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["頁"], r["位置"]) for r in rows] == [("3", "p.iii [3] L40–p.4 L2"), ("", "¶7")]
+    markdown = export(hits, META, "md").decode("utf-8")
+    # Markdown escapes the brackets so that [3] cannot become a link.
+    assert "『白書.pdf』 p.iii \\[3\\] L40–p.4 L2" in markdown and "『計画.docx』 ¶7" in markdown
