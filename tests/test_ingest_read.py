@@ -33,7 +33,26 @@ ENCODINGS = [
     ("shift_jis", TEXT.encode("shift_jis")),
     ("euc-jp", TEXT.encode("euc_jp")),
     ("utf-16 with BOM", TEXT.encode("utf-16")),
+    ("iso-2022-jp", TEXT.encode("iso2022_jp")),
 ]
+
+JIS_X_0213 = "㐂の字と森鷗外の本、スマートシティの推進体制について述べる。\n"
+
+
+@pytest.mark.parametrize("encoding", ["shift_jisx0213", "euc_jisx0213"])
+def test_jis_x_0213_text_beyond_cp932(tmp_path: Path, encoding: str) -> None:
+    with pytest.raises(UnicodeEncodeError):
+        JIS_X_0213.encode("cp932")  # 㐂 and 鷗 are not in CP932: charset-normalizer decides
+    path = tmp_path / "x0213.txt"
+    path.write_bytes(JIS_X_0213.encode(encoding))
+    assert read_document(path).lines == (JIS_X_0213.strip(),)
+
+
+def test_western_code_page_guess_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "latin.txt"
+    path.write_bytes("Café crème brûlée à la carte, naïve façade.".encode("cp1252") * 3)
+    with pytest.raises(ValueError, match="cannot be decoded as UTF-8, Shift_JIS"):
+        read_document(path)
 
 
 @pytest.mark.parametrize(("label", "data"), ENCODINGS, ids=[e[0] for e in ENCODINGS])

@@ -19,7 +19,7 @@ from pathlib import Path
 from ingest.models import Document
 from ingest.normalize import clean_text
 
-from .base import Cell, ReadError, new_document, table_texts
+from .base import Cell, new_document, table_texts
 from .text import split_text_lines, text_title
 
 SUFFIXES: tuple[str, ...] = (".md", ".markdown")
@@ -74,8 +74,6 @@ def read(data: bytes, path: Path) -> Document:
         ReadError: Binary or undecodable data, or only whitespace.
     """
     lines = split_text_lines(data)
-    if not any(clean_text(line) for line in lines):
-        raise ReadError("contains only whitespace; nothing to index. Remove it or add text.")
     rewritten, origins = table_lines(lines)
     if rewritten == lines:
         return new_document(path, data, lines, title=text_title(lines, path.stem))

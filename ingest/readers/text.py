@@ -98,11 +98,17 @@ def decode(data: bytes) -> str:
 
 
 def split_text_lines(data: bytes) -> list[str]:
-    """Decode and split into lines without their ends (a final line end does not add an empty line)."""
+    """Decode and split into lines without their ends (a final line end does not add an empty line).
+
+    Raises:
+        ReadError: Binary or undecodable data, or only whitespace.
+    """
     text = decode(data).replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     if text.endswith("\n"):
         lines.pop()
+    if not any(clean_text(line) for line in lines):
+        raise ReadError("contains only whitespace; nothing to index. Remove it or add text.")
     return lines
 
 
@@ -126,6 +132,4 @@ def read(data: bytes, path: Path) -> Document:
         ReadError: Binary or undecodable data, or only whitespace.
     """
     lines = split_text_lines(data)
-    if not any(clean_text(line) for line in lines):
-        raise ReadError("contains only whitespace; nothing to index. Remove it or add text.")
     return new_document(path, data, lines, title=text_title(lines, path.stem))
