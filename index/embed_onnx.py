@@ -137,6 +137,7 @@ class OnnxEmbedder:
             "name": self.name,
             "dim": self.dim,
             "backend": f"onnxruntime ({self._file})",
+            "batching": "one window per call",
             "model_dir": str(self._folder),
             "query_prefix": self.query_prefix,
             "passage_prefix": self.passage_prefix,

@@ -11,7 +11,7 @@ import importlib
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 
@@ -162,7 +162,7 @@ def read_document(path: str | Path) -> Document:
         raise ValueError(f"{shown}: {exc}") from exc
     except PermissionError as exc:
         raise ValueError(f"{shown}: cannot be read ({exc.strerror}); check the file's permissions.") from exc
-    return Document(**{**document.__dict__, "path": shown})
+    return replace(document, path=shown)
 
 
 def _walk(directory: Path, ignored: list[str]) -> Iterator[Path]:
