@@ -2,7 +2,8 @@
 
 Usage: ``.venv/bin/python bench/embedder.py [--speed-passages 512]``; writes ``bench/results/embedder.json``.
 All paths are measured in one run on the same machine. Quality uses every seed finding and every JSQuAD passage;
-speed uses the first N JSQuAD passages (sorted by length, passed 32 at a time), each path in a fresh subprocess for memory.
+speed uses the first N JSQuAD passages (sorted by length, passed 32 at a time), each path in a fresh subprocess
+for memory.
 """
 
 from __future__ import annotations

@@ -55,6 +55,9 @@ def reuse_problem(
     manifest: dict[str, Any], *, model: dict[str, Any], options: dict[str, Any], ingest: dict[str, Any]
 ) -> str:
     """Why rows of the index with ``manifest`` cannot be reused for a build with these settings, or ``""``."""
+    sources = manifest.get("sources", [])
+    if "ingest" not in manifest or any("prefix" not in s for s in sources):
+        return "the index predates incremental builds"
     built = manifest.get("model", {})
     if (built.get("name"), built.get("dim")) != (model.get("name"), model.get("dim")):
         return f"the index was built with model {built.get('name')!r}, this build uses {model.get('name')!r}"
@@ -62,9 +65,6 @@ def reuse_problem(
         return f"build options changed ({manifest.get('build_options')} → {options})"
     if manifest.get("ingest") != ingest:
         return f"the index was read by ingest {manifest.get('ingest')}, this is {ingest}"
-    sources = manifest.get("sources", [])
-    if any("prefix" not in s for s in sources):
-        return "the index predates incremental builds"
     if sum(int(s.get("findings", 0)) for s in sources) != manifest.get("counts", {}).get("findings"):
         return "the manifest's per-document counts do not add up"
     return ""

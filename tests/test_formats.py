@@ -19,7 +19,7 @@ from index.store import load_index
 from kensaku.cli import main
 from kensaku.engine import build
 
-from .test_reader_pdf import make_pdf, wrap
+from .test_reader_pdf import CID_GARBAGE, make_pdf, wrap
 
 FELLOW = "フェローの報酬は月額三十万円とし、任期は二年として毎年度の評価で更新を判断した。"
 BUDGET = "年間五千万円を一般会計に計上した。"
@@ -159,6 +159,8 @@ def test_bad_files_each_get_one_line_and_the_batch_goes_on(tmp_path: Path, capsy
         else:
             (folder / name).write_bytes(make())
     (folder / "スライド.pptx").write_bytes(b"PK\x03\x04")
+    half = folder / "一部 読めない.pdf"
+    half.write_bytes(make_pdf([["第1章 概要", "", *wrap(MEETING)], [CID_GARBAGE, CID_GARBAGE]]))
     explicit = tmp_path / "表計算 シート.xlsx"
     explicit.write_bytes(b"PK\x03\x04")
     index = str(tmp_path / "index")
@@ -172,11 +174,13 @@ def test_bad_files_each_get_one_line_and_the_batch_goes_on(tmp_path: Path, capsy
     assert "unsupported file type '.xlsx'" in unsupported
     [ignored] = [x for x in lines if "ignored" in x]
     assert ignored == f"kensaku: ignored 1 file(s) of unsupported types: {folder / 'スライド.pptx'}"
-    assert len(lines) == len(BAD) + 2
-    assert "indexed 1 findings from 1 document(s)" in captured.out
-    assert f"{len(BAD) + 1} file(s) skipped" in captured.out
-    [finding] = load_index(Path(index)).findings
-    assert finding.citation == "良い 文書.md｜体制｜L5"
+    [warning] = [x for x in lines if "warning" in x]
+    assert warning.startswith(f"kensaku: warning: {half}: p.2: text layer is (cid:…) codes")
+    assert len(lines) == len(BAD) + 3
+    assert "indexed 2 findings from 2 document(s)" in captured.out
+    assert f"{len(BAD) + 1} file(s) skipped, 1 warning(s)" in captured.out
+    citations = [f.citation for f in load_index(Path(index)).findings]
+    assert citations == ["一部 読めない.pdf｜第1章 概要｜p.1 L2–3", "良い 文書.md｜体制｜L5"]
 
 
 @pytest.mark.slow
