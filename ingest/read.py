@@ -249,11 +249,14 @@ def _reused(path: Path, prefix: str, reuse: Reuse | None) -> tuple[list[Finding]
     """The previous findings of an unchanged file (hashed, not parsed), or ``None``."""
     if reuse is None or not path.is_file():
         return None
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    findings = reuse(path, prefix, digest)
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:  # streamed: a 200 MB PDF is hashed without holding it in memory
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    findings = reuse(path, prefix, digest.hexdigest())
     if findings is None:
         return None
-    info = SourceInfo(path.name, str(path), digest, len(findings), prefix=prefix, reused=True)
+    info = SourceInfo(path.name, str(path), digest.hexdigest(), len(findings), prefix=prefix, reused=True)
     return list(findings), info
 
 
