@@ -84,7 +84,8 @@ def test_search_similar_and_csv_download_in_chromium(app_url: str, tmp_path: Pat
         page.goto(app_url)
         page.get_by_label("質問").fill("フェローの契約形態は")
         page.get_by_role("button", name="検索").click()
-        page.wait_for_selector(".kensaku-card", timeout=60_000)
+        # Streamlit streams the cards in: wait for the last one before counting (the first alone raced).
+        page.wait_for_function("document.querySelectorAll('.kensaku-card').length >= 10", timeout=60_000)
         cards = page.locator(".kensaku-card")
         assert cards.count() == 10
         assert "フェロー" in cards.first.inner_text()
