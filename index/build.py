@@ -200,8 +200,13 @@ def build_index(
     previous, why = _previous(directory, embedder, options) if incremental else (None, "full rebuild requested")
     result = ingest_paths(paths, reuse=previous.reuse if previous else None)
     sources = [
-        {"name": s.name, "path": str(Path(s.path).resolve()), "sha256": s.sha256, "findings": s.findings}
-        | {"prefix": s.prefix}
+        {
+            "name": s.name,
+            "path": str(Path(s.path).resolve()),
+            "sha256": s.sha256,
+            "findings": s.findings,
+            "prefix": s.prefix,
+        }
         for s in result.sources
     ]
     reused = _reused_findings(result)

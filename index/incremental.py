@@ -84,11 +84,6 @@ class PreviousIndex:
             self._sources[str(source["path"])] = (str(source["sha256"]), str(source["prefix"]), start, start + count)
             start += count
 
-    @property
-    def paths(self) -> list[str]:
-        """Resolved paths of the previous index's documents."""
-        return list(self._sources)
-
     def reuse(self, path: Path, prefix: str, digest: str) -> Sequence[Finding] | None:
         """The previous findings of ``path`` when its bytes and id prefix are unchanged, else ``None``."""
         entry = self._sources.get(str(path.resolve()))

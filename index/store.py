@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.models import Finding
+from ingest.read import sha256_file as sha256_file  # re-exported: the index and model cache hash files too
 
 from .dense import DenseIndex
 from .sparse import SparseIndex
@@ -89,15 +90,6 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def make_manifest(

@@ -14,13 +14,11 @@ Typical use::
 from __future__ import annotations
 
 from ingest.beir import load_beir_corpus
-from ingest.models import KINDS, Document, Finding, Kind, format_citation
+from ingest.models import KINDS, Document, Finding, Kind, format_citation, format_location
 from ingest.normalize import clean_text, join_lines, split_long, split_sentences
 from ingest.read import (
     DOCUMENT_SUFFIXES,
     INGEST_VERSION,
-    MAX_FILE_BYTES,
-    TEXT_SUFFIXES,
     IngestError,
     IngestResult,
     SourceInfo,
@@ -35,8 +33,6 @@ __all__ = [
     "DOCUMENT_SUFFIXES",
     "INGEST_VERSION",
     "KINDS",
-    "MAX_FILE_BYTES",
-    "TEXT_SUFFIXES",
     "Document",
     "Finding",
     "IngestError",
@@ -45,6 +41,7 @@ __all__ = [
     "SourceInfo",
     "clean_text",
     "format_citation",
+    "format_location",
     "ingest_paths",
     "join_lines",
     "load_beir_corpus",

@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from ingest.models import Finding, format_citation
+from ingest.models import Finding, format_citation, format_location
 from ingest.normalize import clean_text
 
 
@@ -34,7 +34,9 @@ def _finding(record: object, *, name: str, line_no: int, shown: str) -> Finding 
         kind="practice",
         line_start=line_no,
         line_end=line_no,
-        citation=format_citation(document=name, municipality="", path=(heading,), line_start=line_no, line_end=line_no),
+        citation=format_citation(
+            document=name, municipality="", path=(heading,), location=format_location(line_no, line_no)
+        ),
         title=name,
     )
 

@@ -167,24 +167,13 @@ def format_location(
     return f"{shown} {lines}"
 
 
-def format_citation(
-    *,
-    document: str,
-    municipality: str,
-    path: tuple[str, ...],
-    line_start: int,
-    line_end: int,
-    page: int | None = None,
-    page_end: int | None = None,
-    page_label: str = "",
-    unit: str = "L",
-) -> str:
-    """Build the human-readable citation string.
+def format_citation(*, document: str, municipality: str, path: tuple[str, ...], location: str) -> str:
+    """Build the human-readable citation string from its parts (``location`` from :func:`format_location`).
 
     >>> format_citation(document="report.txt", municipality="加賀市", path=("推進体制", "庁内体制", "見出し"),
-    ...                 line_start=10, line_end=12)
+    ...                 location=format_location(10, 12))
     'report.txt｜加賀市｜推進体制 › 庁内体制 › 見出し｜L10–12'
-    >>> format_citation(document="白書.pdf", municipality="", path=("第1章",), line_start=3, line_end=9, page=12)
+    >>> format_citation(document="白書.pdf", municipality="", path=("第1章",), location=format_location(3, 9, page=12))
     '白書.pdf｜第1章｜p.12 L3–9'
     """
     parts = [document]
@@ -193,5 +182,5 @@ def format_citation(
     crumbs = " › ".join(p for p in path if p)
     if crumbs:
         parts.append(crumbs)
-    parts.append(format_location(line_start, line_end, page=page, page_end=page_end, page_label=page_label, unit=unit))
+    parts.append(location)
     return "｜".join(parts)

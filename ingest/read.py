@@ -34,8 +34,6 @@ READERS: dict[str, str] = {
     ".htm": "html",
 }
 DOCUMENT_SUFFIXES: tuple[str, ...] = tuple(READERS)
-TEXT_SUFFIXES: tuple[str, ...] = (".txt", ".md", ".markdown")
-MAX_FILE_BYTES = 50 * 1024 * 1024  # text formats; PDF and DOCX allow more (see max_bytes)
 BEIR_SUFFIX = ".jsonl"
 SKIPPED_DIR_NAMES: frozenset[str] = frozenset({"eval"})
 
@@ -97,6 +95,15 @@ class IngestResult:
     errors: list[IngestError] = field(default_factory=list)
     warnings: list[IngestError] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MB blocks (a 200 MB PDF is never held in memory)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def reader(suffix: str) -> ModuleType:
@@ -249,14 +256,11 @@ def _reused(path: Path, prefix: str, reuse: Reuse | None) -> tuple[list[Finding]
     """The previous findings of an unchanged file (hashed, not parsed), or ``None``."""
     if reuse is None or not path.is_file():
         return None
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:  # streamed: a 200 MB PDF is hashed without holding it in memory
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    findings = reuse(path, prefix, digest.hexdigest())
+    digest = sha256_file(path)
+    findings = reuse(path, prefix, digest)
     if findings is None:
         return None
-    info = SourceInfo(path.name, str(path), digest.hexdigest(), len(findings), prefix=prefix, reused=True)
+    info = SourceInfo(path.name, str(path), digest, len(findings), prefix=prefix, reused=True)
     return list(findings), info
 
 

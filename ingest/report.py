@@ -39,7 +39,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ingest.models import Document, Finding, Kind, format_citation
+from ingest.models import Document, Finding, Kind, format_citation, format_location
 from ingest.normalize import clean_text, has_text, join_lines, split_long
 
 LESSON_HEADING = re.compile(r"取組み?を通じた知見\s*[・、,，]?\s*課題")
@@ -114,17 +114,9 @@ def finish_findings(drafts: Sequence[Draft], doc: Document, *, id_prefix: str, m
         page, last_page = doc.page(d.line_start), doc.page(d.line_end)
         page_end = last_page if last_page != page else None
         label = doc.page_label(page)
-        citation = format_citation(
-            document=doc.name,
-            municipality=d.municipality,
-            path=tuple(dict.fromkeys(p for p in d.path if p)),
-            line_start=start,
-            line_end=end,
-            page=page,
-            page_end=page_end,
-            page_label=label,
-            unit=doc.line_unit,
-        )
+        location = format_location(start, end, page=page, page_end=page_end, page_label=label, unit=doc.line_unit)
+        path = tuple(dict.fromkeys(p for p in d.path if p))
+        citation = format_citation(document=doc.name, municipality=d.municipality, path=path, location=location)
         for part in split_long(d.text, max_chars):
             fid, n = base, 1
             while fid in used:

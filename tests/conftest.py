@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ingest.models import Finding, format_citation
+from ingest.models import Finding, format_citation, format_location
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = ("フェロー", "契約", "予算", "大学", "住民", "データ")
@@ -58,7 +58,7 @@ def make_finding(
         line_start=line,
         line_end=line,
         citation=format_citation(
-            document="doc.txt", municipality=municipality, path=(chapter, heading), line_start=line, line_end=line
+            document="doc.txt", municipality=municipality, path=(chapter, heading), location=format_location(line, line)
         ),
     )
 

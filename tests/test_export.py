@@ -51,14 +51,7 @@ def _finding(line: int, text: str, **changes: object) -> Finding:
     """A finding like the ingester makes, its id and citation rebuilt from the changed fields."""
     f = dataclasses.replace(make_finding(line, text), **changes)  # type: ignore[arg-type]
     path = (f.chapter, f.section, f.extra.get("topic", ""), f.heading)
-    citation = format_citation(
-        document=f.document,
-        municipality=f.municipality,
-        path=path,
-        line_start=f.line_start,
-        line_end=f.line_end,
-        page=f.page,
-    )
+    citation = format_citation(document=f.document, municipality=f.municipality, path=path, location=f.location)
     return dataclasses.replace(f, id=f"{Path(f.document).stem}:L{line}", citation=citation)
 
 
