@@ -7,44 +7,44 @@ address reopens the same search.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import streamlit as st
 
-from index.export import FORMATS, MIME, ExportMeta, export, file_name
-from index.search import Hit, QueryError, Searcher
-from kensaku import __version__
-from kensaku.appstate import Basket, SearchState, filter_values
-from kensaku.config import DEFAULT_INDEX, index_dir
-from kensaku.engine import build, default_sources, index_sources, open_searcher
-from kensaku.render import CARD_CSS, card_html, query_highlighter
+from kensaku import Hit, Index, QueryError, Settings
+from kensaku.api import JST, open_or_build
+from kensaku.app.render import CARD_CSS, card_html, query_highlighter
+from kensaku.app.state import Basket, SearchState, filter_values
+from kensaku.export import FORMATS, MIME, file_name
 
 EXAMPLES = ("フェローの契約形態は", "住民に費用を負担してもらう仕組み", "大学と連携するメリット")
-JST = timezone(timedelta(hours=9), "JST")
 
 
 @st.cache_resource(show_spinner="索引とモデルを読み込み中…")
-def load_searcher(directory: str) -> Searcher:
+def load_index(directory: str) -> Index:
     """Load the index and model once per process (shared by sessions; searching is read-only and locked)."""
-    build_from = default_sources() if directory == str(DEFAULT_INDEX) else None
-    return open_searcher(index_dir(directory), build_from=build_from, show_progress=False)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    index = open_or_build(directory, Settings.from_env())
+    index.searcher  # noqa: B018 - load the model now, not in the first user's search
+    return index
 
 
-def init_state(searcher: Searcher) -> None:
+def init_state(index: Index) -> None:
     """First run of a session: take the search from the URL into the widgets."""
     if "initialized" in st.session_state:
         return
-    known = {key: set(values) for key, values in filter_values(searcher.findings).items()}
+    known = {key: set(values) for key, values in filter_values(index.findings).items()}
     state = SearchState.from_params(st.query_params.get_all, known)
     st.session_state.update(
         initialized=True, query=state.query, active_query=state.query, basket=Basket(), **state.widget_values()
     )
 
 
-def sidebar(searcher: Searcher) -> None:
+def sidebar(index: Index) -> None:
     """Filters, result count and index status."""
-    values = filter_values(searcher.findings)
+    values = filter_values(index.findings)
     with st.sidebar:
         st.header("絞り込み")
         st.multiselect("自治体", values["muni"], key="municipality", placeholder="すべて")
@@ -52,28 +52,26 @@ def sidebar(searcher: Searcher) -> None:
         st.multiselect("節", values["section"], key="section", placeholder="すべて")
         st.toggle("知見・課題のみ", key="lessons_only")
         st.slider("表示件数", 1, 50, key="k")
-        manifest = searcher.bundle.manifest
+        manifest = index.manifest
         if st.button("索引を再作成", key="rebuild", help="文書を読み直して索引を作り直します"):
-            rebuild(searcher)
+            rebuild(index)
         st.caption(
-            f"索引: {manifest['counts']['findings']} 件 / 文書 {manifest['counts']['documents']} 件｜"
-            f"モデル: {manifest['model']['name']}｜作成: {manifest['created'].replace('T', ' ')[:16]} UTC"
+            f"索引: {manifest.findings} 件 / 文書 {manifest.documents} 件｜"
+            f"モデル: {manifest.model.name}｜作成: {manifest.created.replace('T', ' ')[:16]} UTC"
         )
 
 
-def rebuild(searcher: Searcher) -> None:
+def rebuild(index: Index) -> None:
     """Rebuild the index from its sources with a progress bar; the next run loads the new index."""
-    directory = index_dir()
     bar = st.progress(0.0, text="索引を再作成中…")
     stages = {"tokenize": "形態素解析", "embed": "埋め込み"}
 
     def on_progress(stage: str, done: int, total: int) -> None:
         bar.progress(min(done / max(total, 1), 1.0), text=f"{stages.get(stage, stage)} {done}/{total}")
 
-    report = build(
-        index_sources(directory), directory, embedder=searcher.embedder, show_progress=False, on_progress=on_progress
-    )
-    load_searcher.clear()
+    report = index.rebuild(index.sources or [Settings.from_env().corpus_dir], on_progress=on_progress).report
+    assert report is not None
+    load_index.clear()
     done = f"索引を再作成しました（{report.findings} 件、文書 {report.documents} 件"
     if report.stats is not None:
         s = report.stats
@@ -101,7 +99,7 @@ def pick(finding_id: str, score: float, key: str) -> None:
 
 
 def show_hit(
-    hit: Hit, prefix: str, searcher: Searcher, *, with_similar: bool, highlight: Callable[[str], str] | None = None
+    hit: Hit, prefix: str, index: Index, *, with_similar: bool, highlight: Callable[[str], str] | None = None
 ) -> None:
     """One card (query words marked) with its basket checkbox, score details and (optionally) similar cases."""
     st.html(card_html(hit, highlight=highlight))
@@ -113,8 +111,8 @@ def show_hit(
     )
     if with_similar and right.toggle("類似事例（他自治体）", key=f"similar-{fid}"):
         with st.container(border=True):
-            for similar in searcher.similar(fid, k=3, other_municipalities=True):
-                show_hit(similar, f"sim-{fid}", searcher, with_similar=False)
+            for similar in index.similar(fid, k=3, other_municipalities=True):
+                show_hit(similar, f"sim-{fid}", index, with_similar=False)
     with st.expander("スコア詳細"):
         st.text(
             f"統合 {hit.score:.4f}｜BM25 {hit.bm25:.3f}（順位 {hit.bm25_rank or '-'}）｜"
@@ -122,7 +120,7 @@ def show_hit(
         )
 
 
-def downloads(searcher: Searcher, state: SearchState, hits: list[Hit]) -> None:
+def downloads(index: Index, state: SearchState, hits: list[Hit]) -> None:
     """Export the basket or all results, with citations."""
     basket = st.session_state.basket
     with st.sidebar:
@@ -135,21 +133,14 @@ def downloads(searcher: Searcher, state: SearchState, hits: list[Hit]) -> None:
             "section": list(state.sections),
             "kind": ["lesson"] if state.lessons_only else [],
         }
-        meta = ExportMeta(
-            query=state.query,
-            created=created,
-            index_fingerprint=searcher.bundle.fingerprint,
-            tool_version=__version__,
-            filters={k: v for k, v in chosen_filters.items() if v},
-        )
         st.caption(f"抜粋かご: {len(basket.items)} 件")
         for label, chosen, key in (
-            ("抜粋かごを書き出す", basket.hits(searcher), "dl_basket"),
+            ("抜粋かごを書き出す", basket.hits(index.finding), "dl_basket"),
             ("全結果を書き出す", hits, "dl_all"),
         ):
             st.download_button(
                 label,
-                data=export(chosen, meta, fmt),
+                data=index.export(chosen, fmt, query=state.query, filters=chosen_filters, created=created),
                 file_name=file_name(fmt, created),
                 mime=MIME[fmt],
                 key=key,
@@ -164,12 +155,12 @@ def main() -> None:
     st.title("kensaku 事例検索")
     st.caption("自治体の取組事例から、知見・課題を探します。")
     try:
-        searcher = load_searcher(str(index_dir()))
+        index = load_index(str(Settings.from_env().index_dir))
     except Exception as exc:  # any load failure is shown to the user with its reason
         st.error(f"索引を開けませんでした: {exc}")
         st.stop()
-    init_state(searcher)
-    sidebar(searcher)
+    init_state(index)
+    sidebar(index)
     with st.form("search", enter_to_submit=False):
         st.text_input("質問", key="query", placeholder="例: " + EXAMPLES[0])
         if st.form_submit_button("検索", type="primary"):
@@ -182,18 +173,17 @@ def main() -> None:
             column.button(example, key=f"example-{example}", on_click=use_example, args=(example,))
         return
     try:
-        hits = searcher.search(state.query, state.k, filters=state.filters)
+        hits = index.search(state.query, state.k, filters=state.filters)
     except QueryError as exc:
         st.warning(str(exc))
         return
     st.markdown(CARD_CSS, unsafe_allow_html=True)
     st.subheader(f"{len(hits)} 件")
     st.caption("このページのURLで同じ検索を共有できます。")
-    assert searcher.tokenizer is not None
-    highlight = query_highlighter(state.query, searcher.tokenizer)
+    highlight = query_highlighter(state.query, index.tokenizer)
     for hit in hits:
-        show_hit(hit, "r", searcher, with_similar=True, highlight=highlight)
-    downloads(searcher, state, hits)
+        show_hit(hit, "r", index, with_similar=True, highlight=highlight)
+    downloads(index, state, hits)
 
 
 main()

@@ -5,25 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from kensaku.evaluate import Benchmark, load_benchmark
+from kensaku.index.build import dense_text, lexical_text
+from kensaku.index.dense import DenseIndex
+from kensaku.index.embed import Embedder
+from kensaku.index.manifest import BuildOptions, Manifest, ModelInfo
+from kensaku.index.search import Searcher
+from kensaku.index.sparse import SparseIndex
+from kensaku.index.store import IndexBundle
+from kensaku.index.tokenizer import Tokenizer, TokenizerConfig
+from kensaku.ingest.models import Finding
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from index.build import BuildOptions, dense_text, lexical_text  # noqa: E402
-from index.dense import DenseIndex  # noqa: E402
-from index.embed import Embedder  # noqa: E402
-from index.evaluate import Benchmark, load_benchmark  # noqa: E402
-from index.search import Searcher  # noqa: E402
-from index.sparse import SparseIndex  # noqa: E402
-from index.store import IndexBundle  # noqa: E402
-from index.tokenize import Tokenizer, TokenizerConfig  # noqa: E402
-from ingest.models import Finding  # noqa: E402
-
 SHARED = Path(os.environ.get("KENSAKU_SHARED", ROOT.parent / "shared"))
 JSQUAD = SHARED / "bench" / "jsquad"
 JSTS = SHARED / "bench" / "jsts" / "jsts.jsonl"
@@ -35,14 +33,14 @@ def jsquad_findings() -> list[Finding]:
     """The 2,304 JSQuAD passages as findings (id = BEIR ``_id``, heading = article title)."""
     if not JSQUAD.is_dir():
         raise SystemExit(f"JSQuAD not found at {JSQUAD}; set KENSAKU_SHARED to the folder holding bench/jsquad")
-    from ingest import ingest_paths
+    from kensaku.ingest import ingest_paths
 
     return ingest_paths([JSQUAD / "corpus.jsonl"]).findings
 
 
 def seed_findings() -> list[Finding]:
     """Findings of the default corpus."""
-    from ingest import ingest_paths
+    from kensaku.ingest import ingest_paths
 
     return ingest_paths([ROOT / "corpus"]).findings
 
@@ -87,7 +85,16 @@ def make_searcher(
     tokenizer = Tokenizer(TokenizerConfig(form=form))  # type: ignore[arg-type]
     sparse = SparseIndex.build([tokenizer.tokenize(lexical_text(f, options)) for f in findings])
     vectors = cached_vectors(embedder, [dense_text(f, options) for f in findings], kind="passage")
-    manifest = {"model": embedder.describe(), "tokenizer": tokenizer.config.to_dict()}
+    manifest = Manifest(
+        model=ModelInfo.of(embedder),
+        tokenizer=tokenizer.config,
+        dictionary=tokenizer.dictionary,
+        build_options=options,
+        ingest=None,
+        inputs=(),
+        sources=(),
+        findings=len(findings),
+    )
     bundle = IndexBundle(None, manifest, tuple(findings), sparse, DenseIndex.build(vectors))
     return Searcher(bundle=bundle, embedder=embedder, tokenizer=tokenizer)
 

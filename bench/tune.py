@@ -20,14 +20,14 @@ from typing import Any
 import numpy as np
 from common import ROOT, benchmark, cached_vectors, jsquad_findings, make_searcher, seed_findings, write_json
 
-from index.build import BuildOptions, lexical_text
-from index.embed import Embedder, load_embedder
-from index.evaluate import Benchmark, run_queries, score_run
-from index.hybrid import FusionConfig
-from index.search import Searcher
-from index.sparse import SparseIndex
-from index.tokenize import Tokenizer, TokenizerConfig
-from kensaku.config import DEFAULT_FUSION
+from kensaku.config import DEFAULTS, FusionConfig
+from kensaku.evaluate import Benchmark, run_queries, score_run
+from kensaku.index.build import lexical_text
+from kensaku.index.embed import Embedder, load_embedder
+from kensaku.index.manifest import BuildOptions
+from kensaku.index.search import Searcher
+from kensaku.index.sparse import SparseIndex
+from kensaku.index.tokenizer import Tokenizer, TokenizerConfig
 
 FORMS = ("lemma", "orth", "lemma_propn_orth", "surface")
 K1S = (0.3, 0.5, 0.7, 0.9, 1.2, 1.5)
@@ -114,9 +114,9 @@ def report(searcher: Searcher, dev: Benchmark, test: Benchmark) -> dict[str, Any
     runs: list[tuple[str, str, FusionConfig | None]] = [
         ("bm25", "bm25", None),
         ("dense", "dense", None),
-        (f"hybrid (default: weighted w_dense={DEFAULT_FUSION.w_dense})", "hybrid", DEFAULT_FUSION),
-        ("hybrid weighted w_dense=0.4", "hybrid", replace(DEFAULT_FUSION, w_dense=0.4)),
-        ("hybrid rrf k=60", "hybrid", replace(DEFAULT_FUSION, method="rrf")),
+        (f"hybrid (default: weighted w_dense={DEFAULTS.fusion.w_dense})", "hybrid", DEFAULTS.fusion),
+        ("hybrid weighted w_dense=0.4", "hybrid", replace(DEFAULTS.fusion, w_dense=0.4)),
+        ("hybrid rrf k=60", "hybrid", replace(DEFAULTS.fusion, method="rrf")),
     ]
     return {
         label: {s: metrics(searcher, b, mode, fusion) for s, b in (("dev", dev), ("test", test))}
@@ -140,7 +140,7 @@ def tune(name: str, embedder: Embedder, *, skip_experiments: bool) -> dict[str, 
     out["defaults"] = {
         "tokenizer": TokenizerConfig().to_dict(),
         "build": BuildOptions().to_dict(),
-        **DEFAULT_FUSION.to_dict(),
+        **DEFAULTS.fusion.to_dict(),
     }
     out["report"] = report(make_searcher(findings, emb), dev, test)
     out["seconds"] = round(time.perf_counter() - started, 1)

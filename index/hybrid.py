@@ -15,47 +15,12 @@ Ties are broken by row id, so results are deterministic.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
-FusionMethod = Literal["weighted", "rrf"]
-FUSION_METHODS: tuple[FusionMethod, ...] = ("weighted", "rrf")
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[Mode, ...] = ("hybrid", "bm25", "dense")
-
-
-@dataclass(frozen=True)
-class FusionConfig:
-    """Fusion parameters.
-
-    Attributes:
-        method: ``weighted`` (min-max normalized weighted sum) or ``rrf``.
-        w_dense: Weight of the dense leg in ``weighted`` (the BM25 leg gets ``1 - w_dense``).
-        rrf_k: The RRF constant.
-        depth: Candidates taken from each leg before fusion (independent of the number of results ``k``).
-    """
-
-    method: FusionMethod = "weighted"
-    w_dense: float = 0.5
-    rrf_k: int = 60
-    depth: int = 100
-
-    def __post_init__(self) -> None:
-        """Validate ranges so a bad setting fails where it is made, not deep in a search."""
-        if self.method not in FUSION_METHODS:
-            raise ValueError(f"fusion method {self.method!r} is unknown; use one of {', '.join(FUSION_METHODS)}")
-        if not 0.0 <= self.w_dense <= 1.0:
-            raise ValueError(f"w_dense={self.w_dense} is outside [0, 1]; 0 means BM25 only, 1 dense only")
-        if self.rrf_k < 1:
-            raise ValueError(f"rrf_k={self.rrf_k} must be at least 1 (60 is the usual value)")
-        if self.depth < 1:
-            raise ValueError(f"depth={self.depth} must be at least 1 (100 or more is recommended)")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return asdict(self)
 
 
 def minmax(scores: np.ndarray) -> np.ndarray:

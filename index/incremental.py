@@ -8,15 +8,14 @@ the build starts over and says why.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ingest.models import Finding
-
-from .store import IndexBundle
+from kensaku.index.manifest import BuildOptions, IngestInfo, Manifest, ModelInfo, SourceRecord
+from kensaku.index.store import IndexBundle
+from kensaku.ingest.models import Finding
 
 
 @dataclass(frozen=True)
@@ -39,33 +38,23 @@ class BuildStats:
     embedded: int = 0
     full_reason: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, int | str]:
         """JSON-ready dict."""
-        return {
-            "new": self.new,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "embedded": self.embedded,
-            "full_reason": self.full_reason,
-        }
+        return asdict(self)
 
 
-def reuse_problem(
-    manifest: dict[str, Any], *, model: dict[str, Any], options: dict[str, Any], ingest: dict[str, Any]
-) -> str:
+def reuse_problem(manifest: Manifest, *, model: ModelInfo, options: BuildOptions, ingest: IngestInfo) -> str:
     """Why rows of the index with ``manifest`` cannot be reused for a build with these settings, or ``""``."""
-    sources = manifest.get("sources", [])
-    if "ingest" not in manifest or any("prefix" not in s for s in sources):
+    if manifest.ingest is None or any(s.prefix is None for s in manifest.sources):
         return "the index predates incremental builds"
-    built = manifest.get("model", {})
-    if (built.get("name"), built.get("dim")) != (model.get("name"), model.get("dim")):
-        return f"the index was built with model {built.get('name')!r}, this build uses {model.get('name')!r}"
-    if manifest.get("build_options") != options:
-        return f"build options changed ({manifest.get('build_options')} → {options})"
-    if manifest.get("ingest") != ingest:
-        return f"the index was read by ingest {manifest.get('ingest')}, this is {ingest}"
-    if sum(int(s.get("findings", 0)) for s in sources) != manifest.get("counts", {}).get("findings"):
+    built = manifest.model
+    if (built.name, built.dim) != (model.name, model.dim):
+        return f"the index was built with model {built.name!r}, this build uses {model.name!r}"
+    if manifest.build_options != options:
+        return f"build options changed ({asdict(manifest.build_options)} → {asdict(options)})"
+    if manifest.ingest != ingest:
+        return f"the index was read by ingest {asdict(manifest.ingest)}, this is {asdict(ingest)}"
+    if sum(s.findings for s in manifest.sources) != manifest.findings:
         return "the manifest's per-document counts do not add up"
     return ""
 
@@ -77,12 +66,11 @@ class PreviousIndex:
         """Index the old rows by source path (rows of one document are contiguous, in manifest order)."""
         self.bundle = bundle
         self._rows = {f.id: row for row, f in enumerate(bundle.findings)}
-        self._sources: dict[str, tuple[str, str, int, int]] = {}
+        self._sources: dict[str, tuple[str, str | None, int, int]] = {}
         start = 0
-        for source in bundle.manifest.get("sources", []):
-            count = int(source["findings"])
-            self._sources[str(source["path"])] = (str(source["sha256"]), str(source["prefix"]), start, start + count)
-            start += count
+        for source in bundle.manifest.sources:
+            self._sources[source.path] = (source.sha256, source.prefix, start, start + source.findings)
+            start += source.findings
 
     def reuse(self, path: Path, prefix: str, digest: str) -> Sequence[Finding] | None:
         """The previous findings of ``path`` when its bytes and id prefix are unchanged, else ``None``."""
@@ -98,9 +86,9 @@ class PreviousIndex:
         rows = self.bundle.dense.vectors(np.asarray([self._rows[f.id] for f in findings], dtype=np.int64))
         return {f.id: rows[i] for i, f in enumerate(findings)}
 
-    def stats(self, sources: Sequence[dict[str, Any]], reused: int, embedded: int) -> BuildStats:
+    def stats(self, sources: Sequence[SourceRecord], reused: int, embedded: int) -> BuildStats:
         """Count new, changed, unchanged and removed documents of a build over ``sources``."""
-        current = {str(s["path"]) for s in sources}
+        current = {s.path for s in sources}
         known = sum(1 for path in current if path in self._sources)
         return BuildStats(
             new=len(current) - known,

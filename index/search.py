@@ -2,42 +2,48 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
-from ingest.models import KINDS, Finding
-
-from .embed import Embedder
-from .hybrid import MODES, FusionConfig, Mode, order_by, rank_of, rrf_fusion, top_ids, weighted_fusion
-from .store import IndexBundle
-from .tokenize import Tokenizer, TokenizerConfig
-
-MAX_QUERY_CHARS = 2000
-MAX_K = 1000
-
-
-class QueryError(ValueError):
-    """The query or its options are not usable (empty, too long, bad k, unknown filter value)."""
+from kensaku.config import DEFAULTS, FusionConfig
+from kensaku.errors import FindingNotFoundError, QueryError
+from kensaku.index.embed import Embedder
+from kensaku.index.hybrid import MODES, Mode, order_by, rank_of, rrf_fusion, top_ids, weighted_fusion
+from kensaku.index.store import IndexBundle
+from kensaku.index.tokenizer import Tokenizer
+from kensaku.ingest.models import KINDS, Finding
 
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict results to findings whose fields are among the given values (empty = no restriction)."""
+    """Restrict results to findings whose fields are among the given values (empty = no restriction).
 
-    municipalities: tuple[str, ...] = ()
-    chapters: tuple[str, ...] = ()
-    sections: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    exclude_municipalities: tuple[str, ...] = ()
-    exclude_ids: tuple[str, ...] = ()
+    Any sequence of strings may be given; it is kept as a tuple.
+
+    >>> Filters(municipalities=["加賀市"]).municipalities
+    ('加賀市',)
+    """
+
+    municipalities: Sequence[str] = ()
+    chapters: Sequence[str] = ()
+    sections: Sequence[str] = ()
+    kinds: Sequence[str] = ()
+    exclude_municipalities: Sequence[str] = ()
+    exclude_ids: Sequence[str] = ()
 
     def __post_init__(self) -> None:
-        """Reject an unknown kind early with the allowed values."""
+        """Keep every value as a tuple; reject a bare string (a sequence of characters) and an unknown kind."""
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, str):
+                raise QueryError(f"Filters({item.name}={value!r}) is a string", f"give a list: [{value!r}]")
+            object.__setattr__(self, item.name, tuple(value))
         unknown = [k for k in self.kinds if k not in KINDS]
         if unknown:
-            raise QueryError(f"unknown kind {unknown[0]!r}; use one of {', '.join(KINDS)}")
+            raise QueryError(f"unknown kind {unknown[0]!r}", f"use one of {', '.join(KINDS)}")
 
     @property
     def active(self) -> bool:
@@ -113,11 +119,11 @@ def check_query(query: str) -> str:
     """Return the stripped query or raise :class:`QueryError` for an empty or over-long one."""
     text = query.strip()
     if not text:
-        raise QueryError("the query is empty; type a question such as 「フェローの契約形態は」")
-    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError("the query is empty", "type a question such as 「フェローの契約形態は」")
+    if len(text) > DEFAULTS.max_query_chars:
         raise QueryError(
-            f"the query has {len(text):,} characters, over the limit of {MAX_QUERY_CHARS:,}; "
-            "shorten it to the question you want answered"
+            f"the query has {len(text):,} characters, over the limit of {DEFAULTS.max_query_chars:,}",
+            "shorten it to the question you want answered",
         )
     return text
 
@@ -141,7 +147,7 @@ class Searcher:
     def __post_init__(self) -> None:
         """Create the tokenizer the index was built with and the lookup tables."""
         if self.tokenizer is None:
-            self.tokenizer = Tokenizer(TokenizerConfig.from_dict(self.bundle.manifest.get("tokenizer", {})))
+            self.tokenizer = Tokenizer(self.bundle.manifest.tokenizer)
         self._row = {f.id: i for i, f in enumerate(self.bundle.findings)}
 
     @property
@@ -150,10 +156,16 @@ class Searcher:
         return self.bundle.findings
 
     def finding(self, finding_id: str) -> Finding:
-        """The finding with ``finding_id``; ``KeyError`` with a hint when there is none."""
+        """The finding with ``finding_id``.
+
+        Raises:
+            FindingNotFoundError: No such id (a ``KeyError``); the message shows what ids look like.
+        """
         row = self._row.get(finding_id)
         if row is None:
-            raise KeyError(f"no finding with id {finding_id!r} in this index; ids look like {self.findings[0].id!r}")
+            raise FindingNotFoundError(
+                f"no finding with id {finding_id!r} in this index", f"ids look like {self.findings[0].id!r}"
+            )
         return self.findings[row]
 
     def _allowed(self, filters: Filters | None) -> np.ndarray | None:
@@ -193,9 +205,9 @@ class Searcher:
     ) -> list[Hit]:
         """Search with pre-computed query terms and query vector (used by batch evaluation)."""
         if mode not in MODES:
-            raise QueryError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-        if not 1 <= k <= MAX_K:
-            raise QueryError(f"k={k} is out of range; use 1 to {MAX_K}")
+            raise QueryError(f"unknown mode {mode!r}", f"use one of {', '.join(MODES)}")
+        if not 1 <= k <= DEFAULTS.max_k:
+            raise QueryError(f"k={k} is out of range", f"use 1 to {DEFAULTS.max_k}")
         fusion = fusion or self.fusion
         allowed = self._allowed(filters)
         if allowed is not None and allowed.size == 0:
@@ -250,7 +262,7 @@ class Searcher:
         The finding itself is always excluded; with ``other_municipalities`` so are findings of its municipality.
         """
         if (finding_id is None) == (text is None):
-            raise QueryError("give exactly one of a finding id or a text to find similar findings for")
+            raise QueryError("similar() was given both or neither of a finding id and a text", "give exactly one")
         filters = filters or Filters()
         if finding_id is not None:
             source = self.finding(finding_id)

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-# bm25s logs at import and on save/load; keep the library quiet unless the application configures logging.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-# Lower than the usual k1 = 1.2–1.5: short findings and questions reward a match more than its repetition.
-# Tuned on the dev splits of JSQuAD and corpus/eval (bench/tune.py, docs/evaluation.md).
-K1 = 0.7
-B = 0.6
+from kensaku.config import DEFAULTS
 
 
 class SparseIndex:
@@ -30,8 +23,14 @@ class SparseIndex:
         self._bm25 = retriever
 
     @classmethod
-    def build(cls, token_lists: Sequence[Sequence[str]], *, k1: float = K1, b: float = B) -> SparseIndex:
-        """Index documents given as lists of terms (a document may have no terms)."""
+    def build(
+        cls, token_lists: Sequence[Sequence[str]], *, k1: float = DEFAULTS.bm25_k1, b: float = DEFAULTS.bm25_b
+    ) -> SparseIndex:
+        """Index documents given as lists of terms (a document may have no terms).
+
+        ``k1`` and ``b`` default to the tuned values (lower than the usual k1 = 1.2–1.5: short findings and
+        questions reward a match more than its repetition; see ``docs/evaluation.md``).
+        """
         import bm25s
 
         retriever = bm25s.BM25(k1=k1, b=b, method="lucene")

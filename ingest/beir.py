@@ -6,16 +6,19 @@ import hashlib
 import json
 from pathlib import Path
 
-from ingest.models import Finding, format_citation, format_location
-from ingest.normalize import clean_text
+from kensaku.errors import DocumentError
+from kensaku.ingest.models import Finding, format_citation, format_location
+from kensaku.ingest.normalize import clean_text
 
 
 def _finding(record: object, *, name: str, line_no: int, shown: str) -> Finding | None:
     """One finding from one parsed line, or ``None`` when the record has neither text nor title."""
     if not isinstance(record, dict):
-        raise ValueError(f"{shown}:{line_no}: expected a JSON object with _id/title/text, got {type(record).__name__}.")
+        raise DocumentError(
+            shown, f"line {line_no}: expected a JSON object with _id/title/text, got {type(record).__name__}"
+        )
     if "_id" not in record or record["_id"] in (None, ""):
-        raise ValueError(f"{shown}:{line_no}: missing '_id'. Every BEIR corpus line needs _id, title and text.")
+        raise DocumentError(shown, f"line {line_no}: missing '_id'", "every BEIR corpus line needs _id, title and text")
     heading = clean_text(str(record.get("title") or ""))
     text = clean_text(str(record.get("text") or ""))
     if not text:
@@ -53,7 +56,7 @@ def load_beir_corpus(path: str | Path) -> tuple[list[Finding], str]:
         The findings in file order, and the SHA-256 of the raw bytes.
 
     Raises:
-        ValueError: A line is not valid UTF-8 JSON, lacks ``_id``, or repeats an ``_id``; or no line has text.
+        DocumentError: A line is not valid UTF-8 JSON, lacks ``_id``, or repeats an ``_id``; or no line has text.
     """
     p = Path(path)
     shown = str(path)
@@ -67,22 +70,26 @@ def load_beir_corpus(path: str | Path) -> tuple[list[Finding], str]:
                 line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8").strip()
                 record = json.loads(line) if line else None
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise ValueError(f"{shown}:{line_no}: not a valid UTF-8 JSON line ({exc}). Fix or remove it.") from exc
+                raise DocumentError(
+                    shown, f"line {line_no}: not a valid UTF-8 JSON line ({exc})", "fix or remove it"
+                ) from exc
             if record is None:
                 continue
             finding = _finding(record, name=p.name, line_no=line_no, shown=shown)
             if finding is None:
                 continue
             if finding.id in seen:
-                raise ValueError(
-                    f"{shown}:{line_no}: _id '{finding.id}' already used on line {seen[finding.id]}; "
-                    "ids must be unique."
+                raise DocumentError(
+                    shown,
+                    f"line {line_no}: _id '{finding.id}' already used on line {seen[finding.id]}",
+                    "ids must be unique",
                 )
             seen[finding.id] = line_no
             findings.append(finding)
     if not findings:
-        raise ValueError(
-            f"{shown}: no BEIR records with text; nothing to index. Expected lines like "
-            '{"_id": "d1", "title": "...", "text": "..."}.'
+        raise DocumentError(
+            shown,
+            "no BEIR records with text; nothing to index",
+            'expected lines like {"_id": "d1", "title": "...", "text": "..."}',
         )
     return findings, digest.hexdigest()

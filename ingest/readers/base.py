@@ -1,7 +1,7 @@
 """What every reader shares: the :class:`Block` structure converted formats produce, and :func:`new_document`.
 
-A reader turns the bytes of one file into a :class:`~ingest.models.Document` whose ``lines`` are markdown-like, so
-that the generic segmenter (:mod:`ingest.segment`) cuts every format the same way:
+A reader turns the bytes of one file into a :class:`~kensaku.ingest.models.Document` whose ``lines`` are
+markdown-like, so that the generic segmenter (:mod:`kensaku.ingest.segment`) cuts every format the same way:
 
 * a heading is ``#`` × level + space + text (level 1–6);
 * a list item is ``- `` + text;
@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ingest.models import Document
-from ingest.normalize import clean_text
+from kensaku.errors import KensakuError
+from kensaku.ingest.models import Document
+from kensaku.ingest.normalize import clean_text
 
 TITLE_MAX_CHARS = 120
 MAX_HEADING_LEVEL = 6
@@ -33,8 +34,8 @@ _BREAK = re.compile(r"\s*\n\s*")
 _WIDE = frozenset("FWHA")
 
 
-class ReadError(ValueError):
-    """A file that cannot be read; the message says why and how to fix it (without the path, which callers add)."""
+class ReadError(KensakuError, ValueError):
+    """A file that cannot be read: why, and how to fix it (without the path, which :func:`read_document` adds)."""
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ What is read and how it is numbered:
   the core properties hold one. List styles (``List Paragraph``, ``List Bullet``, ``リスト段落``, ``箇条書き``…) and
   numbering (``w:numPr``) give list items.
 * A line break inside a paragraph is joined like a browser joins lines: nothing between two full-width characters,
-  one space otherwise (:func:`~ingest.readers.base.join_breaks`). Ruby annotations (furigana) and deleted revisions
-  are left out.
+  one space otherwise (:func:`~kensaku.ingest.readers.base.join_breaks`). Ruby annotations (furigana) and deleted
+  revisions are left out.
 * Tables: one block per row, ``列名: 値／列名: 値`` when the first row is a header
-  (:func:`~ingest.readers.base.table_texts`).
+  (:func:`~kensaku.ingest.readers.base.table_texts`).
   Horizontally merged cells appear once; a vertically merged cell's text is repeated in each row it spans.
 
 """
@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.models import Document
-from ingest.normalize import clean_text
-from ingest.readers.base import (
+from kensaku.config import DEFAULTS, MB
+from kensaku.ingest.models import Document
+from kensaku.ingest.normalize import clean_text
+from kensaku.ingest.readers.base import (
     MAX_HEADING_LEVEL,
     Block,
     Cell,
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
     import docx.document
 
 SUFFIXES: tuple[str, ...] = (".docx",)
-MAX_BYTES: int = 200 * 1024 * 1024
+MAX_BYTES: int = DEFAULTS.max_binary_mb * MB
 
 # lxml ships no type information; elements are typed as this alias.
 Element = Any

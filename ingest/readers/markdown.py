@@ -1,4 +1,5 @@
-"""Markdown: read as text (any encoding :mod:`ingest.readers.text` reads); pipe tables become one finding per row.
+"""Markdown: read as text (any encoding :mod:`~kensaku.ingest.readers.text` reads); pipe tables become one finding
+per row.
 
 Everything else (headings, lists, front matter, code fences, comments, links) is left to the generic segmenter,
 which understands markdown. A table::
@@ -16,14 +17,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.models import Document
-from ingest.normalize import clean_text
-
-from .base import Cell, new_document, table_texts
-from .text import split_text_lines, text_title
+from kensaku.config import DEFAULTS, MB
+from kensaku.ingest.models import Document
+from kensaku.ingest.normalize import clean_text
+from kensaku.ingest.readers.base import Cell, new_document, table_texts
+from kensaku.ingest.readers.text import split_text_lines, text_title
 
 SUFFIXES: tuple[str, ...] = (".md", ".markdown")
-MAX_BYTES = 50 * 1024 * 1024
+MAX_BYTES: int = DEFAULTS.max_text_mb * MB
 _ROW = re.compile(r"^\s*\|(.*)\|\s*$")
 _RULE_CELL = re.compile(r"^\s*:?-{3,}:?\s*$")
 

@@ -2,9 +2,9 @@
 
 What a page contributes:
 
-* Its text from pypdf's ``extract_text()``, with :func:`~ingest.readers.compat.fix_compat_chars` applied (``⾏``
+* Its text from pypdf's ``extract_text()``, with :func:`~kensaku.ingest.readers.compat.fix_compat_chars` applied (``⾏``
   → ``行``). A page whose text is more than 30% ``(cid:N)`` codes, is garbled (a Japanese font without a ToUnicode
-  map, see :func:`~ingest.readers.compat.garbled_share`) or has no text at all is skipped and reported in
+  map, see :func:`~kensaku.ingest.readers.compat.garbled_share`) or has no text at all is skipped and reported in
   ``Document.problems``; smaller ``(cid:N)`` runs are deleted.
 * Its *body lines*: the non-empty extracted lines, minus page-number lines (``3``, ``- 3 -``, ``－3－``,
   ``3 / 40``, ``p.3``) among its first and last two lines, minus running headers and footers (a line among the first
@@ -43,17 +43,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.models import Document
-from ingest.normalize import clean_text, has_text
-from ingest.readers.base import ReadError, new_document
-from ingest.readers.compat import CID_RUN, cid_share, fix_compat_chars, garbled_share
-from ingest.segment import line_heading
+from kensaku.config import DEFAULTS, MB
+from kensaku.ingest.headings import line_heading
+from kensaku.ingest.models import Document
+from kensaku.ingest.normalize import clean_text, has_text
+from kensaku.ingest.readers.base import ReadError, new_document
+from kensaku.ingest.readers.compat import CID_RUN, cid_share, fix_compat_chars, garbled_share
 
 if TYPE_CHECKING:
     from pypdf import PageObject, PdfReader
 
 SUFFIXES: tuple[str, ...] = (".pdf",)
-MAX_BYTES: int = 200 * 1024 * 1024
+MAX_BYTES: int = DEFAULTS.max_binary_mb * MB
 
 CID_MAX_SHARE = 0.3
 GARBLED_MAX_SHARE = 0.05

@@ -11,13 +11,13 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-from ingest.models import Document
-from ingest.normalize import clean_text
-
-from .base import ReadError, new_document, short_title
+from kensaku.config import DEFAULTS, MB
+from kensaku.ingest.models import Document
+from kensaku.ingest.normalize import clean_text
+from kensaku.ingest.readers.base import ReadError, new_document, short_title
 
 SUFFIXES: tuple[str, ...] = (".txt",)
-MAX_BYTES = 50 * 1024 * 1024
+MAX_BYTES: int = DEFAULTS.max_text_mb * MB
 # Tried in this order; UTF-8 wins whenever it decodes, because a wrong strict UTF-8 decode is practically impossible.
 _LEGACY_ENCODINGS: tuple[str, ...] = ("cp932", "euc_jp")
 _ISO_2022_JP_ESCAPES: tuple[bytes, ...] = (b"\x1b$B", b"\x1b$@", b"\x1b(J", b"\x1b$(D")

@@ -1,0 +1,169 @@
+"""MeCab tokenization (fugashi + unidic-lite) for the lexical leg and for highlighting.
+
+Text is NFKC-normalized and lower-cased before tagging, so full-width/half-width variants (ＡＢＣ/abc, ｶﾀｶﾅ/カタカナ)
+meet in the index. Only content words are kept: particles (助詞), auxiliary verbs (助動詞), symbols and whitespace
+are dropped by part of speech, never by an English stop-word list, and one-character words (市, 村, 課) are kept.
+
+The token form is configurable because unidic-lite's lemma both helps and hurts: it unifies 表記ゆれ (シティ/シティー,
+食べた/食べる) but spells proper nouns in katakana (北海道 → ホッカイドウ), so homophones may meet. The default was
+chosen by measurement (see ``docs/tokenization.md``).
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kensaku.config import DEFAULTS, TOKEN_FORMS, TokenForm
+
+DROP_POS: tuple[str, ...] = ("助詞", "助動詞", "補助記号", "記号", "空白")
+
+# MeCab's tagger works on text of any length, but a single pathological run (e.g. megabytes without a line break)
+# is slow; inputs are tagged line by line, and lines over this many characters are cut into pieces.
+_MAX_CHUNK = 10_000
+
+
+def normalize_key(text: str) -> str:
+    """Normalize text for matching: NFKC (width, compatibility characters) then lower case.
+
+    >>> normalize_key("ＡＩとＩｏＴ　ｶﾀｶﾅ")
+    'aiとiot カタカナ'
+    """
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    """Settings of the lexical tokenizer; recorded in the index manifest and checked on load.
+
+    Attributes:
+        form: Which form of each word is indexed: ``lemma`` (dictionary lemma), ``orth`` (orthographic base form),
+            ``surface`` (as written), or ``lemma_propn_orth`` (lemma, but proper nouns keep their written form).
+        drop_pos: Parts of speech (UniDic pos1) that are not indexed.
+        drop_pos2: Sub-categories (UniDic pos2, e.g. 非自立可能 for する/いる/できる) that are not indexed either.
+        normalization: Unicode normalization applied before tagging.
+        lowercase: Whether text is lower-cased after normalization.
+    """
+
+    form: TokenForm = DEFAULTS.token_form
+    drop_pos: tuple[str, ...] = DROP_POS
+    drop_pos2: tuple[str, ...] = ()
+    normalization: str = "NFKC"
+    lowercase: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict for the manifest."""
+        data = asdict(self)
+        data["drop_pos"] = list(self.drop_pos)
+        data["drop_pos2"] = list(self.drop_pos2)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TokenizerConfig:
+        """Inverse of :meth:`to_dict`; raises ``ValueError`` on an unknown form."""
+        form = data.get("form", "lemma")
+        if form not in TOKEN_FORMS:
+            raise ValueError(f"unknown token form {form!r}; expected one of {', '.join(TOKEN_FORMS)}")
+        return cls(
+            form=form,
+            drop_pos=tuple(data.get("drop_pos", DROP_POS)),
+            drop_pos2=tuple(data.get("drop_pos2", ())),
+            normalization=str(data.get("normalization", "NFKC")),
+            lowercase=bool(data.get("lowercase", True)),
+        )
+
+
+@dataclass(frozen=True)
+class Token:
+    """One kept word: its index term and where it stands in the normalized text."""
+
+    term: str
+    surface: str
+    start: int
+    end: int
+
+
+@dataclass
+class Tokenizer:
+    """Content-word tokenizer over fugashi + unidic-lite; safe to share between threads (tagging is locked)."""
+
+    config: TokenizerConfig = field(default_factory=TokenizerConfig)
+
+    def __post_init__(self) -> None:
+        """Create the MeCab tagger once; it is expensive and holds C state."""
+        try:
+            import fugashi
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise ImportError("fugashi is not installed; reinstall kensaku with `make setup`.") from exc
+        try:
+            self._tagger = fugashi.Tagger()
+        except RuntimeError as exc:  # pragma: no cover - a broken install
+            raise RuntimeError(
+                "MeCab could not load the unidic-lite dictionary; reinstall it with `pip install unidic-lite==1.0.8`."
+            ) from exc
+        self._lock = threading.Lock()
+
+    @property
+    def dictionary(self) -> dict[str, str]:
+        """The dictionary in use: package version and MeCab's own version field (for the manifest)."""
+        from importlib.metadata import version
+
+        info = self._tagger.dictionary_info[0]
+        return {"package": "unidic-lite", "version": version("unidic-lite"), "mecab_version": info["version"]}
+
+    def normalize(self, text: str) -> str:
+        """Apply the configured normalization (NFKC + lower case by default)."""
+        text = unicodedata.normalize(self.config.normalization, text)  # type: ignore[arg-type]
+        return text.lower() if self.config.lowercase else text
+
+    def tokens(self, text: str) -> list[Token]:
+        """Content-word tokens with offsets into ``self.normalize(text)``."""
+        norm = self.normalize(text)
+        out: list[Token] = []
+        offset = 0
+        for chunk in _chunks(norm):
+            with self._lock:
+                nodes = [(n.surface, n.white_space, n.feature) for n in self._tagger(chunk)]
+            pos = offset
+            for surface, white, feature in nodes:
+                pos += len(white)
+                if feature.pos1 not in self.config.drop_pos and feature.pos2 not in self.config.drop_pos2:
+                    out.append(Token(self._term(surface, feature), surface, pos, pos + len(surface)))
+                pos += len(surface)
+            offset += len(chunk)
+        return out
+
+    def tokenize(self, text: str) -> list[str]:
+        """Index terms of ``text`` (content words, normalized).
+
+        >>> Tokenizer().tokenize("フェローの契約形態は")
+        ['フェロー', '契約', '形態']
+        """
+        return [t.term for t in self.tokens(text)]
+
+    def _term(self, surface: str, feature: Any) -> str:  # noqa: ANN401 - fugashi's feature is an untyped namedtuple
+        form = self.config.form
+        if form == "surface":
+            return surface
+        if form == "orth" or (form == "lemma_propn_orth" and feature.pos2 == "固有名詞"):
+            value = feature.orthBase
+        else:
+            value = feature.lemma
+        if not value or value == "*":
+            return surface
+        # UniDic lemmas of loanwords carry their source word: フェロー-fellow, シティー-city.
+        base = value.split("-", 1)[0]
+        return self.normalize(base) if base else surface
+
+
+def _chunks(text: str) -> list[str]:
+    """Split text at line ends (kept) and cut very long lines, so each MeCab call stays small."""
+    pieces: list[str] = []
+    for line in text.splitlines(keepends=True):
+        while len(line) > _MAX_CHUNK:
+            pieces.append(line[:_MAX_CHUNK])
+            line = line[_MAX_CHUNK:]
+        pieces.append(line)
+    return pieces

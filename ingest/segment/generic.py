@@ -1,0 +1,139 @@
+"""Generic segmenter for any document, whatever format it was read from (readers produce markdown-like lines).
+
+Rules:
+
+* Skipped: markdown front matter (``---`` … ``---`` on the first line), fenced code blocks, HTML comments,
+  horizontal rules and image-only lines.
+* Headings (:mod:`kensaku.ingest.headings`): markdown ``#``…``######``; ``■□◆◇●`` lines; numbered lines ``第1章``,
+  ``第1節``, ``1.``, ``1-1.``, ``1.1``, ``（1）``/``(1)`` when short (≤ 40 chars) and without 。. A ``1.`` line next
+  to another numbered line is a list item, not a heading. Headings nest by style rank (``#`` < ``##`` < … and
+  ``第1章`` < ``1.`` < ``1-1.`` < ``(1)`` < ``■``); the path gives chapter (top), section (second) and heading
+  (deepest). A document whose first heading is its only ``#`` heading treats it as the title, not as a chapter.
+* Bullets (``-``, ``*``, ``+``, ``・``, ``•``, ``○``, ``①``…, ``1)``, listed ``1.``) are one finding each, joined
+  with unmarked lines that directly follow; paragraphs (blank-line separated) are one finding each. Lines are
+  joined without a space between Japanese characters and with one space between ASCII words.
+* ``kind`` is ``lesson`` when the nearest heading mentions 知見/課題/教訓/lesson, else ``practice``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePath
+
+from kensaku.config import DEFAULTS
+from kensaku.ingest.headings import MD_HEADING, Heading, line_heading
+from kensaku.ingest.models import Document, Finding, Kind
+from kensaku.ingest.normalize import clean_text, has_text, join_lines
+from kensaku.ingest.segment.draft import Draft, finish_findings
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$")
+_IMAGE_ONLY = re.compile(r"^\s*!\[[^\]]*\]\([^)]*\)\s*$")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_COMMENT = re.compile(r"<!--.*?-->")
+_LESSON = re.compile(r"知見|課題|教訓|lessons?\b", re.IGNORECASE)
+# ASCII markers and `・` are dropped from the text; circled numbers (①) are kept, they read as part of the text.
+_BULLET = re.compile(r"^\s*(?:[-*+]\s+|[・•○]\s*|[0-9０-９]+(?:[)）]|[.．]\s)\s*(?=\S)|(?=[①-⑳]))")
+
+
+def _visible_lines(lines: tuple[str, ...]) -> list[str]:
+    """Lines with front matter, code fences and HTML comments blanked out (numbering is kept)."""
+    out = list(lines)
+    start = 0
+    if out and out[0].strip() == "---":
+        end = next((i for i in range(1, len(out)) if out[i].strip() in ("---", "...")), None)
+        if end is not None:
+            start = end + 1
+            out[:start] = [""] * start
+    fenced = in_comment = False
+    for i in range(start, len(out)):
+        line = out[i]
+        if _FENCE.match(line):
+            fenced, out[i] = not fenced, ""
+            continue
+        if fenced:
+            out[i] = ""
+            continue
+        if in_comment:
+            in_comment = "-->" not in line
+            line = line.split("-->", 1)[1] if "-->" in line else ""
+        line = _COMMENT.sub("", line)
+        if "<!--" in line:
+            line, in_comment = line.split("<!--", 1)[0], True
+        out[i] = "" if _RULE.match(line) or _IMAGE_ONLY.match(line) else _LINK.sub(r"\1", line)
+    return out
+
+
+class _Generic:
+    """Walks visible lines with a heading stack and emits drafts."""
+
+    def __init__(self, doc: Document) -> None:
+        self.lines = _visible_lines(doc.lines)
+        self.stack: list[Heading] = []
+        self.drafts: list[Draft] = []
+        self.title_heading: int | None = self._title_line()
+
+    def _title_line(self) -> int | None:
+        """Index of a lone leading ``#`` heading, which is the document title rather than a chapter."""
+        h1 = [i for i, line in enumerate(self.lines) if (m := MD_HEADING.match(line)) and len(m.group(1)) == 1]
+        first = next((i for i in range(len(self.lines)) if self._heading_at(i)), None)
+        return h1[0] if len(h1) == 1 and first == h1[0] else None
+
+    def _heading_at(self, i: int) -> Heading | None:
+        prev = self.lines[i - 1] if i > 0 else ""
+        nxt = self.lines[i + 1] if i + 1 < len(self.lines) else ""
+        return line_heading(self.lines[i], prev, nxt)
+
+    def _is_plain(self, i: int) -> bool:
+        line = self.lines[i]
+        return bool(clean_text(line)) and not _BULLET.match(line) and self._heading_at(i) is None
+
+    def run(self) -> list[Draft]:
+        i = 0
+        while i < len(self.lines):
+            i = self._step(i)
+        return self.drafts
+
+    def _step(self, i: int) -> int:
+        if not clean_text(self.lines[i]):
+            return i + 1
+        heading = self._heading_at(i)
+        if heading is not None:
+            if i != self.title_heading:
+                while self.stack and self.stack[-1].rank >= heading.rank:
+                    self.stack.pop()
+                self.stack.append(heading)
+            return i + 1
+        j = i + 1
+        while j < len(self.lines) and self._is_plain(j):
+            j += 1
+        first = _BULLET.sub("", self.lines[i], count=1) if _BULLET.match(self.lines[i]) else self.lines[i]
+        self._add(join_lines([first, *self.lines[i + 1 : j]]), i + 1, j)
+        return j
+
+    def _add(self, text: str, start: int, end: int) -> None:
+        if not has_text(text):
+            return
+        chapter = self.stack[0].text if self.stack else ""
+        section = self.stack[1].text if len(self.stack) > 1 else ""
+        heading = self.stack[-1].text if self.stack else ""
+        kind: Kind = "lesson" if _LESSON.search(heading) else "practice"
+        path = (chapter, section, heading)
+        self.drafts.append(Draft(text, start, end, heading, kind, path, chapter, section))
+
+
+def segment_generic(
+    doc: Document, *, max_chars: int = DEFAULTS.max_chars, id_prefix: str | None = None
+) -> list[Finding]:
+    """Cut any text or markdown document into findings (see the module docstring for the rules).
+
+    Args:
+        doc: The document.
+        max_chars: Longer bullets/paragraphs are split at sentence ends; one over-long sentence stays whole.
+        id_prefix: Id prefix; defaults to the file stem.
+
+    Returns:
+        The findings in document order.
+    """
+    prefix = id_prefix or PurePath(doc.name).stem
+    return finish_findings(_Generic(doc).run(), doc, id_prefix=prefix, max_chars=max_chars)

@@ -1,0 +1,394 @@
+"""The public API: :class:`Index` builds, opens, searches and exports an index of findings.
+
+>>> from kensaku import Index, Filters
+>>> index = Index.from_texts([
+...     {"text": "フェローとの契約は要綱で定め、謝礼金で対応している。", "municipality": "加賀市"},
+...     {"text": "大学と連携してデータ分析の人材を育成する。", "municipality": "会津若松市"},
+... ])
+>>> hit = index.search("フェローの契約形態は", k=1)[0]
+>>> hit.finding.municipality, hit.finding.citation
+('加賀市', 'texts｜加賀市｜#1')
+>>> [h.finding.id for h in index.search("人材育成", filters=Filters(municipalities=["会津若松市"]))]
+['texts:2']
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from kensaku.config import DEFAULTS, FusionConfig, Settings
+from kensaku.errors import IndexMissingError
+from kensaku.index.build import BuildReport, ProgressCallback, build_bundle, build_index, why_rebuild
+from kensaku.index.embed import Embedder, load_embedder
+from kensaku.index.hybrid import Mode
+from kensaku.index.manifest import BuildOptions, Manifest
+from kensaku.index.search import Filters, Hit, Searcher
+from kensaku.index.store import IndexBundle, check_model, check_sources, load_index, read_manifest
+from kensaku.index.tokenizer import Tokenizer, TokenizerConfig
+from kensaku.ingest.memory import TextItem, texts_to_findings
+from kensaku.ingest.models import Finding
+
+JST = timezone(timedelta(hours=9), "JST")
+PathLike = str | os.PathLike[str]
+
+
+def _paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
+    """A path or a list of paths (a bare string is one path, not a sequence of characters)."""
+    return [Path(paths)] if isinstance(paths, str | os.PathLike) else [Path(p) for p in paths]
+
+
+def _options(settings: Settings) -> BuildOptions:
+    return BuildOptions(embed_context=settings.embed_context, bm25_context=settings.bm25_context)
+
+
+def _tokenizer(settings: Settings) -> Tokenizer:
+    return Tokenizer(TokenizerConfig(form=settings.token_form))
+
+
+class Index:
+    """A searchable index of findings: BM25 over MeCab lemmas and dense vectors in FAISS, fused.
+
+    Make one with :meth:`build` (files and folders → a directory), :meth:`open` (a built directory) or
+    :meth:`from_texts` (strings or dicts, in memory). It is read-only and safe to share between threads; the
+    embedding model is loaded on first use.
+
+    Args:
+        bundle: The loaded index.
+        embedder: The model the index was built with; loaded by the name in the manifest when ``None``.
+        settings: Defaults for searches (the fusion) and rebuilds (tokenizer, build options).
+        report: What the build that made this index did (``None`` when it was opened).
+    """
+
+    def __init__(
+        self,
+        bundle: IndexBundle,
+        *,
+        embedder: Embedder | None = None,
+        settings: Settings = DEFAULTS,
+        report: BuildReport | None = None,
+    ) -> None:
+        """Wrap a loaded bundle (use :meth:`open`, :meth:`build` or :meth:`from_texts`)."""
+        self.bundle = bundle
+        self.settings = settings
+        self.report = report
+        self._embedder = embedder
+        self._searcher: Searcher | None = None
+        self._lock = threading.Lock()
+
+    # --- making an index ----------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        directory: PathLike,
+        *,
+        embedder: Embedder | None = None,
+        model: str | None = None,
+        settings: Settings = DEFAULTS,
+        build_from: Sequence[PathLike] | None = None,
+        verify_sources: bool = True,
+    ) -> Index:
+        """Open the index at ``directory`` (its manifest is read once; each source is checked with one ``stat``).
+
+        Args:
+            directory: The index directory.
+            embedder: An already-loaded model (it must be the one the index was built with).
+            model: The model the caller means to search with; an index built with another one is refused. By
+                default the index opens with the model it was built with.
+            settings: Search and rebuild defaults.
+            build_from: When there is no index yet, build it from these sources first; ``None`` raises instead.
+            verify_sources: Refuse the index when one of its documents changed or disappeared since the build.
+
+        Raises:
+            IndexMissingError: No index there (and no ``build_from``).
+            IndexMismatchError: Built with another model or format, or its documents changed since.
+            IndexCorruptError: Its files are damaged. Every message ends with the command that fixes it.
+        """
+        directory = Path(directory)
+        try:
+            manifest = read_manifest(directory)
+        except IndexMissingError:
+            if build_from is None:
+                raise
+            return cls.build(build_from, directory, embedder=embedder, model=model, settings=settings)
+        if verify_sources:
+            check_sources(manifest, directory)
+        return cls._loaded(directory, manifest, embedder=embedder, model=model, settings=settings)
+
+    @classmethod
+    def _loaded(
+        cls, directory: Path, manifest: Manifest, *, embedder: Embedder | None, model: str | None, settings: Settings
+    ) -> Index:
+        """The index at ``directory`` whose manifest has been read and whose sources have been checked."""
+        wanted = embedder.name if embedder is not None else model
+        if wanted is not None:
+            check_model(manifest, wanted, directory)
+        bundle = load_index(directory, verify_sources=False, manifest=manifest)
+        return cls(bundle, embedder=embedder, settings=settings)
+
+    @classmethod
+    def build(
+        cls,
+        paths: PathLike | Sequence[PathLike],
+        directory: PathLike,
+        *,
+        embedder: Embedder | None = None,
+        model: str | None = None,
+        settings: Settings = DEFAULTS,
+        if_needed: bool = False,
+        full: bool = False,
+        show_progress: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> Index:
+        """Index the documents under ``paths`` into ``directory`` and open the result.
+
+        An index already at ``directory`` is replaced only once the new one is complete; its unchanged documents
+        are reused (not read or embedded again) unless ``full``. Files that cannot be read are skipped and listed
+        in ``index.report.result.errors``.
+
+        Args:
+            paths: Files and folders (.txt .md .pdf .docx .html, or a BEIR ``corpus.jsonl``).
+            directory: The index directory.
+            embedder: Any :class:`~kensaku.index.embed.Embedder`; by default ``model`` is loaded.
+            model: Model name (default ``settings.model``, ``e5-small-int8``); ignored when ``embedder`` is given.
+            settings: Build and search defaults.
+            if_needed: Leave an index that is up to date with ``paths`` as it is.
+            full: Read and embed every document again.
+            show_progress: Progress bars on stderr.
+            on_progress: Called with (stage, done, total).
+
+        Raises:
+            SourceNotFoundError: A path does not exist.
+            NothingToIndexError: No document had text.
+            EmbedderLoadError: The model cannot be loaded.
+        """
+        sources, directory = _paths(paths), Path(directory)
+        name = embedder.name if embedder is not None else (model or settings.model)
+        reason, manifest = why_rebuild(directory, name, sources) if if_needed else ("requested", None)
+        if not reason and manifest is not None:
+            index = cls._loaded(directory, manifest, embedder=embedder, model=name, settings=settings)
+            index.report = BuildReport(directory, False, "up to date", manifest.findings, manifest.documents)
+            return index
+        embedder = embedder or load_embedder(name, show_progress=show_progress)
+        bundle, report = build_index(
+            sources,
+            directory,
+            embedder=embedder,
+            tokenizer=_tokenizer(settings),
+            options=_options(settings),
+            show_progress=show_progress,
+            on_progress=on_progress,
+            incremental=not full,
+        )
+        return cls(bundle, embedder=embedder, settings=settings, report=replace(report, reason=reason))
+
+    @classmethod
+    def from_texts(
+        cls,
+        texts: Sequence[TextItem],
+        *,
+        embedder: Embedder | None = None,
+        settings: Settings = DEFAULTS,
+        name: str = "texts",
+    ) -> Index:
+        """Index texts held in memory, without files.
+
+        Args:
+            texts: Strings, or dicts with ``text`` and optionally ``id``, ``municipality``, ``chapter``,
+                ``section``, ``heading``, ``kind`` (``lesson``/``practice``), ``citation``.
+            embedder: Any :class:`~kensaku.index.embed.Embedder`; by default ``settings.model`` is loaded.
+            settings: Build and search defaults.
+            name: Document name used in ids (``texts:1``) and citations (``texts｜#1``).
+
+        Raises:
+            InputError: An item has no text, or ids repeat.
+        """
+        embedder = embedder or load_embedder(settings.model, show_progress=False)
+        findings = texts_to_findings(texts, name=name)
+        bundle = build_bundle(
+            findings, embedder=embedder, tokenizer=_tokenizer(settings), options=_options(settings), show_progress=False
+        )
+        return cls(bundle, embedder=embedder, settings=settings)
+
+    def add(
+        self,
+        paths: PathLike | Sequence[PathLike],
+        *,
+        show_progress: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> Index:
+        """Add documents: build this index's own sources plus ``paths`` (only new and changed ones are embedded).
+
+        Recorded documents that no longer exist are dropped; folders it was built from are walked again.
+
+        Returns:
+            The new index (this object keeps the old one).
+        """
+        return self.rebuild([*self.sources, *_paths(paths)], show_progress=show_progress, on_progress=on_progress)
+
+    def rebuild(
+        self,
+        paths: Sequence[PathLike] | None = None,
+        *,
+        full: bool = False,
+        show_progress: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> Index:
+        """Build this index again, from ``paths`` or its own sources, with its own model; returns the new index.
+
+        Unchanged documents keep their findings and vectors (taken from this index, not read again) unless ``full``.
+        """
+        if self.directory is None:
+            raise IndexMissingError("this index lives in memory only", "build one from files with Index.build")
+        bundle, report = build_index(
+            _paths(paths) if paths is not None else self.sources,
+            self.directory,
+            embedder=self.embedder,
+            tokenizer=_tokenizer(self.settings),
+            options=_options(self.settings),
+            show_progress=show_progress,
+            on_progress=on_progress,
+            incremental=not full,
+            previous=self.bundle,
+        )
+        return Index(bundle, embedder=self.embedder, settings=self.settings, report=replace(report, reason="requested"))
+
+    # --- what it holds ------------------------------------------------------------------------------------------
+
+    @property
+    def directory(self) -> Path | None:
+        """Where the index is stored (``None`` for :meth:`from_texts`)."""
+        return self.bundle.directory
+
+    @property
+    def manifest(self) -> Manifest:
+        """What the index was built from and how."""
+        return self.bundle.manifest
+
+    @property
+    def fingerprint(self) -> str:
+        """Short id of this build."""
+        return self.bundle.fingerprint
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """All findings, in index order."""
+        return self.bundle.findings
+
+    def __len__(self) -> int:
+        """Number of findings."""
+        return len(self.bundle.findings)
+
+    @property
+    def sources(self) -> list[Path]:
+        """What the index was built from and still exists: the paths given to the build (folders are walked again,
+        so documents added to them since are included), else the documents it recorded."""
+        inputs = [Path(p) for p in self.manifest.inputs]
+        files = [Path(p) for p in self.manifest.source_paths]
+        return [p for p in inputs if p.exists()] or [p for p in files if p.exists()]
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model (loaded on first use, by the name recorded in the manifest)."""
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = load_embedder(self.manifest.model.name, show_progress=False)
+            return self._embedder
+
+    @property
+    def searcher(self) -> Searcher:
+        """The searcher over this index (for evaluation and lower-level use)."""
+        embedder = self.embedder
+        with self._lock:
+            if self._searcher is None:
+                self._searcher = Searcher(bundle=self.bundle, embedder=embedder, fusion=self.settings.fusion)
+            return self._searcher
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The MeCab tokenizer queries are tokenized with (the index's own settings)."""
+        tokenizer = self.searcher.tokenizer
+        assert tokenizer is not None
+        return tokenizer
+
+    def finding(self, finding_id: str) -> Finding:
+        """The finding with ``finding_id``; raises :class:`~kensaku.errors.FindingNotFoundError`."""
+        return self.searcher.finding(finding_id)
+
+    # --- searching ----------------------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int = DEFAULTS.k,
+        *,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+        fusion: FusionConfig | None = None,
+    ) -> list[Hit]:
+        """The ``k`` findings that best answer ``query``, best first, with their scores and citations.
+
+        Raises:
+            QueryError: Empty or over-long query, ``k`` out of range, unknown mode.
+        """
+        return self.searcher.search(query, k, mode=mode, filters=filters, fusion=fusion)
+
+    def similar(
+        self,
+        finding_id: str | None = None,
+        *,
+        text: str | None = None,
+        k: int = DEFAULTS.k,
+        other_municipalities: bool = False,
+        filters: Filters | None = None,
+    ) -> list[Hit]:
+        """Findings most like a finding (by id, excluding itself) or a text; optionally from other municipalities.
+
+        Raises:
+            FindingNotFoundError: No finding with ``finding_id``.
+            QueryError: Both or neither of ``finding_id`` and ``text``.
+        """
+        return self.searcher.similar(
+            finding_id, text=text, k=k, other_municipalities=other_municipalities, filters=filters
+        )
+
+    def export(
+        self,
+        hits: Sequence[Hit],
+        fmt: str,
+        *,
+        query: str = "",
+        filters: Mapping[str, Sequence[str]] | None = None,
+        created: datetime | None = None,
+    ) -> bytes:
+        """The hits as cited excerpts in ``fmt``: ``md``, ``csv`` (UTF-8 BOM, formula-safe), ``xlsx``, ``json`` or
+        ``docx``; the query, filters, time (default: now, JST) and index fingerprint head the file.
+
+        Raises:
+            InputError: Unknown format.
+        """
+        from kensaku import __version__
+        from kensaku.export import ExportMeta, export
+
+        chosen = {key: list(values) for key, values in (filters or {}).items() if values}
+        meta = ExportMeta(query, created or datetime.now(JST), chosen, self.fingerprint, __version__)
+        return export(hits, meta, fmt)
+
+    def __repr__(self) -> str:
+        """``Index(280 findings, 1 documents, e5-small-int8, .kensaku/index)``."""
+        where = self.directory or "in memory"
+        return f"Index({len(self)} findings, {self.manifest.documents} documents, {self.manifest.model.name}, {where})"
+
+
+def open_or_build(directory: PathLike, settings: Settings = DEFAULTS, *, model: str | None = None) -> Index:
+    """The index at ``directory``; the built-in default index (``.kensaku/index``) is first built from
+    ``settings.corpus_dir`` when it does not exist yet. Any other missing index is an error (the command line and
+    the app open indexes this way)."""
+    default = Path(directory) == DEFAULTS.index_dir and settings.corpus_dir.is_dir()
+    build_from = [settings.corpus_dir] if default else None
+    return Index.open(directory, model=model, settings=settings, build_from=build_from)

@@ -1,0 +1,117 @@
+"""The errors kensaku raises on purpose: one base class, a few kinds, each message ending with the fix.
+
+Every error is a :class:`KensakuError` with a ``reason`` (what is wrong, with the value and the limit) and a
+``fix`` (what to do about it); ``str(error)`` is ``"reason; fix"``. The command line prints that one line and exits
+with status 2; anything else that escapes is a bug and shows as a traceback. Where a built-in type is the natural
+one (a missing file, a bad value, an unknown key), the error also derives from it, so ``except ValueError`` keeps
+working for callers that used it.
+
+>>> error = QueryError("the query is empty", "type a question such as 「フェローの契約形態は」")
+>>> str(error)
+'the query is empty; type a question such as 「フェローの契約形態は」'
+>>> isinstance(error, ValueError), error.reason
+(True, 'the query is empty')
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DocumentError",
+    "EmbedderLoadError",
+    "FindingNotFoundError",
+    "IndexCorruptError",
+    "IndexMismatchError",
+    "IndexMissingError",
+    "IndexStoreError",
+    "InputError",
+    "KensakuError",
+    "NothingToIndexError",
+    "QueryError",
+    "SourceNotFoundError",
+]
+
+
+class KensakuError(Exception):
+    """Base class: something the user can fix; the message says what is wrong and how to fix it.
+
+    Args:
+        reason: What is wrong, naming the value and the limit.
+        fix: What to do about it (a command, a setting, an action); may be empty.
+    """
+
+    def __init__(self, reason: str, fix: str = "") -> None:
+        """Keep the two parts; ``args`` holds the whole message, as for any exception."""
+        self.reason = reason
+        self.fix = fix
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """``reason; fix`` (or the reason alone)."""
+        return f"{self.reason}; {self.fix}" if self.fix else self.reason
+
+    def __str__(self) -> str:
+        """The whole message (also for the ``KeyError`` and ``OSError`` subclasses, which would quote it)."""
+        return self.message
+
+
+class InputError(KensakuError, ValueError):
+    """A value given by the caller is not usable: a setting out of range, an unknown format, mode or kind."""
+
+
+class QueryError(InputError):
+    """The query or its options are not usable (empty, too long, bad ``k``, unknown filter value)."""
+
+
+class SourceNotFoundError(KensakuError, FileNotFoundError):
+    """A file or folder given as a source does not exist."""
+
+
+class DocumentError(KensakuError, ValueError):
+    """One document cannot be read (unsupported, empty, too large, binary, encrypted, damaged).
+
+    A batch records it and goes on with the other files. ``path`` names the file; ``str()`` starts with it.
+    """
+
+    def __init__(self, path: str, reason: str, fix: str = "") -> None:
+        """Keep the path apart from the reason, so that a list of problems can show both."""
+        self.path = path
+        super().__init__(reason, fix)
+
+    @property
+    def detail(self) -> str:
+        """``reason; fix`` without the path."""
+        return super().message
+
+    @property
+    def message(self) -> str:
+        """``path: reason; fix``."""
+        return f"{self.path}: {self.detail}"
+
+
+class NothingToIndexError(KensakuError, ValueError):
+    """A build found no findings in its sources."""
+
+
+class IndexStoreError(KensakuError):
+    """Base class of problems with an index directory; the fix names the command that repairs it."""
+
+
+class IndexMissingError(IndexStoreError):
+    """No index at the given directory."""
+
+
+class IndexMismatchError(IndexStoreError):
+    """The index was built differently from what is asked now (model, format, sources); it must be rebuilt."""
+
+
+class IndexCorruptError(IndexStoreError):
+    """The index files are unreadable or inconsistent; it must be rebuilt."""
+
+
+class EmbedderLoadError(KensakuError):
+    """The embedding model could not be loaded (missing files, offline hub, broken install)."""
+
+
+class FindingNotFoundError(KensakuError, KeyError):
+    """No finding with the given id in the index."""

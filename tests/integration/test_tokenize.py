@@ -1,0 +1,82 @@
+"""Tokenizer tests over real Japanese. Expected terms depend on UniDic 2.1.2 as shipped in unidic-lite 1.0.8."""
+
+from __future__ import annotations
+
+import pytest
+
+from kensaku.index.tokenizer import Tokenizer, TokenizerConfig, normalize_key
+
+# (input, expected terms with the default lemma form)
+LEMMA_TESTS = [
+    ("フェローの契約形態は", ["フェロー", "契約", "形態"]),  # particles dropped
+    ("市長のリーダーシップ", ["市長", "リーダーシップ"]),  # loanword lemma "リーダーシップ-leadership" cut at "-"
+    ("食べた", ["食べる"]),  # inflection → lemma
+    ("スマートシティ課", ["スマート", "シティー", "課"]),  # one-character word 課 kept; シティ/シティー unified
+    ("サーバーとサーバ", ["サーバー", "サーバー"]),  # 表記ゆれ unified by the lemma
+    ("取組", ["取り組み"]),  # okurigana variant → the lemma spelling
+    ("ＡＩとＩｏＴ", ["ai", "iot"]),  # full-width ASCII → NFKC → lower case
+    ("ｶﾀｶﾅ", ["片仮名"]),  # half-width katakana → NFKC; lemma gives the kanji spelling
+    ("都市ＯＳを介し", ["都市", "os", "介する"]),
+    ("①と㈱", ["1", "株"]),  # compatibility characters folded by NFKC
+    ("村", ["村"]),  # a single one-character word
+    ("〜、。「」", []),  # symbols only
+    ("", []),
+    ("   \u3000\t", []),  # whitespace only, incl. ideographic space
+]
+
+# Proper nouns: the lemma is katakana, the orthographic base keeps the kanji.
+FORM_TESTS = [
+    ("lemma", "北海道更別村", ["ホッカイドウ", "サラベツ", "村"]),
+    ("orth", "北海道更別村", ["北海道", "更別", "村"]),
+    ("lemma_propn_orth", "北海道更別村", ["北海道", "更別", "村"]),
+    ("surface", "取り組んだ", ["取り組ん"]),
+    ("orth", "取り組んだ", ["取り組む"]),
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    return Tokenizer()
+
+
+@pytest.mark.parametrize(("text", "expected"), LEMMA_TESTS)
+def test_lemma_terms(tokenizer: Tokenizer, text: str, expected: list[str]) -> None:
+    assert tokenizer.tokenize(text) == expected
+
+
+@pytest.mark.parametrize(("form", "text", "expected"), FORM_TESTS)
+def test_token_forms(form: str, text: str, expected: list[str]) -> None:
+    assert Tokenizer(TokenizerConfig(form=form)).tokenize(text) == expected  # type: ignore[arg-type]
+
+
+def test_query_and_document_variants_meet(tokenizer: Tokenizer) -> None:
+    """Width and okurigana variants of the same words give the same terms."""
+    assert tokenizer.tokenize("ＤＸ人材の取組") == tokenizer.tokenize("DX人材の取り組み")
+
+
+def test_offsets_point_into_normalized_text(tokenizer: Tokenizer) -> None:
+    text = "加賀市では　フェローを任命している。"
+    norm = tokenizer.normalize(text)
+    for token in tokenizer.tokens(text):
+        assert norm[token.start : token.end] == token.surface
+
+
+def test_long_text_is_chunked_without_losing_words(tokenizer: Tokenizer) -> None:
+    text = "契約" * 8000  # 16,000 characters on one line: cut into pieces for MeCab
+    assert tokenizer.tokenize(text).count("契約") >= 7999
+
+
+def test_normalize_key() -> None:
+    assert normalize_key("ＡＢＣ１２３ｶﾞ") == "abc123ガ"
+
+
+def test_config_round_trip_and_unknown_form() -> None:
+    config = TokenizerConfig(form="orth")
+    assert TokenizerConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="unknown token form"):
+        TokenizerConfig.from_dict({"form": "stem"})
+
+
+def test_dictionary_version_is_reported(tokenizer: Tokenizer) -> None:
+    assert tokenizer.dictionary["package"] == "unidic-lite"
+    assert tokenizer.dictionary["version"] == "1.0.8"
