@@ -14,7 +14,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -139,8 +139,8 @@ def tune(name: str, embedder: Embedder, *, skip_experiments: bool) -> dict[str, 
         out["experiments"] = experiments(findings, emb, dev, test)
     out["defaults"] = {
         "tokenizer": TokenizerConfig().to_dict(),
-        "build": BuildOptions().to_dict(),
-        **DEFAULTS.fusion.to_dict(),
+        "build": asdict(BuildOptions()),
+        **asdict(DEFAULTS.fusion),
     }
     out["report"] = report(make_searcher(findings, emb), dev, test)
     out["seconds"] = round(time.perf_counter() - started, 1)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kensaku.config import DEFAULTS
+from kensaku.config import DEFAULTS, Settings
 from kensaku.errors import IndexMissingError, IndexStoreError, InputError, NothingToIndexError
 from kensaku.index.dense import DenseIndex
 from kensaku.index.embed import Embedder
@@ -24,7 +24,7 @@ from kensaku.index.incremental import BuildStats, PreviousIndex, reuse_problem
 from kensaku.index.manifest import BuildOptions, IngestInfo, Manifest, ModelInfo, SourceRecord
 from kensaku.index.sparse import SparseIndex
 from kensaku.index.store import IndexBundle, check_model, load_index, read_manifest, save_index
-from kensaku.index.tokenizer import Tokenizer
+from kensaku.index.tokenizer import Tokenizer, TokenizerConfig
 from kensaku.ingest.models import Finding
 from kensaku.ingest.pipeline import INGEST_VERSION, IngestResult, collect_files, ingest_paths
 
@@ -90,8 +90,8 @@ def build_bundle(
     sources: Sequence[SourceRecord] = (),
     *,
     embedder: Embedder,
-    tokenizer: Tokenizer,
-    options: BuildOptions | None = None,
+    tokenizer: Tokenizer | None = None,
+    settings: Settings = DEFAULTS,
     show_progress: bool = True,
     on_progress: ProgressCallback | None = None,
     known_vectors: Mapping[str, np.ndarray] | None = None,
@@ -103,8 +103,8 @@ def build_bundle(
         findings: The rows of the index, in order.
         sources: The documents they come from (empty for texts indexed from memory).
         embedder: Encodes the passages.
-        tokenizer: Tokenizes for BM25.
-        options: What text each leg indexes.
+        tokenizer: Tokenizes for BM25 (default: MeCab with ``settings.token_form``).
+        settings: What each leg indexes (heading context), BM25 k1 and b, the finding length limit.
         show_progress: Progress bars on stderr.
         on_progress: Called with (stage, done, total).
         known_vectors: Vectors by finding id that need no embedding (from the previous index).
@@ -114,7 +114,8 @@ def build_bundle(
         NothingToIndexError: ``findings`` is empty.
         InputError: Two findings share an id.
     """
-    options = options or BuildOptions()
+    options = BuildOptions.of(settings)
+    tokenizer = tokenizer or Tokenizer(TokenizerConfig(form=settings.token_form))
     if not findings:
         raise NothingToIndexError(
             "no findings to index", "check that the sources contain text (.txt .md .pdf .docx .html or corpus.jsonl)"
@@ -123,14 +124,15 @@ def build_bundle(
     if len(set(ids)) != len(ids):
         duplicate = next(i for i in ids if ids.count(i) > 1)
         raise InputError(f"finding id {duplicate!r} occurs more than once", "ids must be unique within an index")
-    sparse = SparseIndex.build(_tokenize(findings, tokenizer, options, show_progress, on_progress))
+    token_lists = _tokenize(findings, tokenizer, options, show_progress, on_progress)
+    sparse = SparseIndex.build(token_lists, k1=settings.bm25_k1, b=settings.bm25_b)
     dense = DenseIndex.build(_embed(findings, embedder, options, known_vectors or {}, show_progress, on_progress))
     manifest = Manifest(
         model=ModelInfo.of(embedder),
         tokenizer=tokenizer.config,
         dictionary=tokenizer.dictionary,
         build_options=options,
-        ingest=IngestInfo(INGEST_VERSION, DEFAULTS.max_chars),
+        ingest=IngestInfo(INGEST_VERSION, settings.max_chars),
         inputs=tuple(inputs),
         sources=tuple(sources),
         findings=len(findings),
@@ -168,7 +170,7 @@ def _embed(
 
 
 def _previous(
-    directory: Path, embedder: Embedder, options: BuildOptions, bundle: IndexBundle | None
+    directory: Path, embedder: Embedder, settings: Settings, bundle: IndexBundle | None
 ) -> tuple[PreviousIndex | None, str]:
     """The index at ``directory`` (or ``bundle``, already loaded) when its rows can be reused, else why not."""
     try:
@@ -177,7 +179,8 @@ def _previous(
         return None, "no index yet"
     except IndexStoreError as exc:
         return None, exc.reason
-    ingest = IngestInfo(INGEST_VERSION, DEFAULTS.max_chars)
+    ingest = IngestInfo(INGEST_VERSION, settings.max_chars)
+    options = BuildOptions.of(settings)
     problem = reuse_problem(bundle.manifest, model=ModelInfo.of(embedder), options=options, ingest=ingest)
     return (None, problem) if problem else (PreviousIndex(bundle), "")
 
@@ -194,8 +197,7 @@ def build_index(
     directory: Path,
     *,
     embedder: Embedder,
-    tokenizer: Tokenizer,
-    options: BuildOptions | None = None,
+    settings: Settings = DEFAULTS,
     show_progress: bool = True,
     on_progress: ProgressCallback | None = None,
     incremental: bool = True,
@@ -207,8 +209,7 @@ def build_index(
         paths: Files and folders to index.
         directory: The index directory; an index already there is replaced only once the new one is complete.
         embedder: Encodes the passages.
-        tokenizer: Tokenizes for BM25.
-        options: What text each leg indexes.
+        settings: Finding length, token form, heading context, BM25 k1 and b.
         show_progress: Progress bars on stderr.
         on_progress: Called with (stage, done, total).
         incremental: Reuse findings and vectors of unchanged documents from the index at ``directory``.
@@ -221,17 +222,15 @@ def build_index(
         SourceNotFoundError: A path does not exist.
         NothingToIndexError: Nothing indexable was found.
     """
-    options = options or BuildOptions()
-    old, why = _previous(directory, embedder, options, previous) if incremental else (None, "full rebuild requested")
-    result = ingest_paths(paths, reuse=old.reuse if old else None)
+    old, why = _previous(directory, embedder, settings, previous) if incremental else (None, "full rebuild requested")
+    result = ingest_paths(paths, max_chars=settings.max_chars, reuse=old.reuse if old else None)
     sources = _source_records(result)
     known = old.vectors(_reused_findings(result)) if old else {}
     bundle = build_bundle(
         result.findings,
         sources,
         embedder=embedder,
-        tokenizer=tokenizer,
-        options=options,
+        settings=settings,
         show_progress=show_progress,
         on_progress=on_progress,
         known_vectors=known,

@@ -18,9 +18,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from kensaku.config import DEFAULTS
+from kensaku.config import DEFAULTS, Settings
 from kensaku.errors import IndexCorruptError, IndexMismatchError
 from kensaku.files import sha256_file
+from kensaku.index.embed import Embedder
 from kensaku.index.tokenizer import TokenizerConfig
 
 FORMAT_VERSION = 2
@@ -50,6 +51,11 @@ class BuildOptions:
     embed_context: bool = DEFAULTS.embed_context
     bm25_context: bool = DEFAULTS.bm25_context
 
+    @classmethod
+    def of(cls, settings: Settings) -> BuildOptions:
+        """The options a build with ``settings`` uses."""
+        return cls(embed_context=settings.embed_context, bm25_context=settings.bm25_context)
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -66,12 +72,12 @@ class ModelInfo:
     details: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, embedder: object) -> ModelInfo:
-        """The facts of an :class:`~kensaku.index.embed.Embedder` (``describe()`` is optional)."""
-        name, dim = str(getattr(embedder, "name")), int(getattr(embedder, "dim"))  # noqa: B009 - protocol attrs
+    def of(cls, embedder: Embedder) -> ModelInfo:
+        """The facts of an embedder (its optional ``describe()`` adds backend, prefixes and the like)."""
         describe = getattr(embedder, "describe", None)
         facts: Mapping[str, object] = describe() if callable(describe) else {}
-        return cls(name, dim, {k: str(v) for k, v in facts.items() if k not in ("name", "dim") and v is not None})
+        details = {k: str(v) for k, v in facts.items() if k not in ("name", "dim") and v is not None}
+        return cls(embedder.name, embedder.dim, details)
 
     def to_dict(self) -> dict[str, object]:
         """Flat JSON object: ``name``, ``dim`` and the details."""

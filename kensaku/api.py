@@ -26,10 +26,10 @@ from kensaku.errors import IndexMissingError
 from kensaku.index.build import BuildReport, ProgressCallback, build_bundle, build_index, why_rebuild
 from kensaku.index.embed import Embedder, load_embedder
 from kensaku.index.hybrid import Mode
-from kensaku.index.manifest import BuildOptions, Manifest
+from kensaku.index.manifest import Manifest
 from kensaku.index.search import Filters, Hit, Searcher
 from kensaku.index.store import IndexBundle, check_model, check_sources, load_index, read_manifest
-from kensaku.index.tokenizer import Tokenizer, TokenizerConfig
+from kensaku.index.tokenizer import Tokenizer
 from kensaku.ingest.memory import TextItem, texts_to_findings
 from kensaku.ingest.models import Finding
 
@@ -40,14 +40,6 @@ PathLike = str | os.PathLike[str]
 def _paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
     """A path or a list of paths (a bare string is one path, not a sequence of characters)."""
     return [Path(paths)] if isinstance(paths, str | os.PathLike) else [Path(p) for p in paths]
-
-
-def _options(settings: Settings) -> BuildOptions:
-    return BuildOptions(embed_context=settings.embed_context, bm25_context=settings.bm25_context)
-
-
-def _tokenizer(settings: Settings) -> Tokenizer:
-    return Tokenizer(TokenizerConfig(form=settings.token_form))
 
 
 class Index:
@@ -179,8 +171,7 @@ class Index:
             sources,
             directory,
             embedder=embedder,
-            tokenizer=_tokenizer(settings),
-            options=_options(settings),
+            settings=settings,
             show_progress=show_progress,
             on_progress=on_progress,
             incremental=not full,
@@ -210,9 +201,7 @@ class Index:
         """
         embedder = embedder or load_embedder(settings.model, show_progress=False)
         findings = texts_to_findings(texts, name=name)
-        bundle = build_bundle(
-            findings, embedder=embedder, tokenizer=_tokenizer(settings), options=_options(settings), show_progress=False
-        )
+        bundle = build_bundle(findings, embedder=embedder, settings=settings, show_progress=False)
         return cls(bundle, embedder=embedder, settings=settings)
 
     def add(
@@ -249,8 +238,7 @@ class Index:
             _paths(paths) if paths is not None else self.sources,
             self.directory,
             embedder=self.embedder,
-            tokenizer=_tokenizer(self.settings),
-            options=_options(self.settings),
+            settings=self.settings,
             show_progress=show_progress,
             on_progress=on_progress,
             incremental=not full,

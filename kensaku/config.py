@@ -71,6 +71,11 @@ def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
 class Settings:
     """All defaults of kensaku.
 
+    A ``Settings`` given to :class:`kensaku.Index` (``settings=``) is used for what that index does: its builds
+    (``model``, ``max_chars``, ``token_form``, ``bm25_*``, ``*_context``) and its searches (``fusion``). The folders
+    and ``k`` are what the command line and the app start from. The limits (``max_k``, ``max_query_chars``,
+    ``max_*_mb``) hold for every index: they are read from :data:`DEFAULTS`.
+
     Attributes:
         index_dir: The index the command line and the app use (``$KENSAKU_INDEX``).
         corpus_dir: The folder the default index is built from (the project's seed report).

