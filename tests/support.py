@@ -22,6 +22,8 @@ def shared_dir() -> Path:
     candidates = [Path(os.environ["KENSAKU_SHARED"])] if os.environ.get("KENSAKU_SHARED") else []
     candidates += [ROOT.parent / "shared", Path("/work/shared")]
     return next((c for c in candidates if (c / "bench").is_dir()), candidates[0])
+
+
 KEYWORDS = ("フェロー", "契約", "予算", "大学", "住民", "データ")
 
 
