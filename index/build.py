@@ -92,7 +92,7 @@ def build_bundle(
     embedder: Embedder,
     tokenizer: Tokenizer | None = None,
     settings: Settings = DEFAULTS,
-    show_progress: bool = True,
+    show_progress: bool = False,
     on_progress: ProgressCallback | None = None,
     known_vectors: Mapping[str, np.ndarray] | None = None,
     inputs: Sequence[str] = (),
@@ -114,8 +114,6 @@ def build_bundle(
         NothingToIndexError: ``findings`` is empty.
         InputError: Two findings share an id.
     """
-    options = BuildOptions.of(settings)
-    tokenizer = tokenizer or Tokenizer(TokenizerConfig(form=settings.token_form))
     if not findings:
         raise NothingToIndexError(
             "no findings to index", "check that the sources contain text (.txt .md .pdf .docx .html or corpus.jsonl)"
@@ -124,6 +122,8 @@ def build_bundle(
     if len(set(ids)) != len(ids):
         duplicate = next(i for i in ids if ids.count(i) > 1)
         raise InputError(f"finding id {duplicate!r} occurs more than once", "ids must be unique within an index")
+    options = BuildOptions.of(settings)
+    tokenizer = tokenizer or Tokenizer(TokenizerConfig(form=settings.token_form))
     token_lists = _tokenize(findings, tokenizer, options, show_progress, on_progress)
     sparse = SparseIndex.build(token_lists, k1=settings.bm25_k1, b=settings.bm25_b)
     dense = DenseIndex.build(_embed(findings, embedder, options, known_vectors or {}, show_progress, on_progress))
@@ -198,7 +198,7 @@ def build_index(
     *,
     embedder: Embedder,
     settings: Settings = DEFAULTS,
-    show_progress: bool = True,
+    show_progress: bool = False,
     on_progress: ProgressCallback | None = None,
     incremental: bool = True,
     previous: IndexBundle | None = None,

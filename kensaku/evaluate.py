@@ -136,7 +136,7 @@ def run_queries(
     modes: Sequence[Mode] = MODES,
     fusion: FusionConfig | None = None,
     depth: int = 100,
-    show_progress: bool = True,
+    show_progress: bool = False,
 ) -> dict[Mode, Run]:
     """Rank the corpus for every query in every mode (queries are tokenized and encoded once)."""
     from tqdm import tqdm
@@ -165,7 +165,7 @@ def evaluate(
     *,
     modes: Sequence[Mode] = MODES,
     fusion: FusionConfig | None = None,
-    show_progress: bool = True,
+    show_progress: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Metrics per mode (``bm25``, ``dense``, ``hybrid``) on the benchmark's split."""
     runs = run_queries(searcher, benchmark.queries, modes=modes, fusion=fusion, show_progress=show_progress)

