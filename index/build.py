@@ -222,6 +222,7 @@ def build_index(
         SourceNotFoundError: A path does not exist.
         NothingToIndexError: Nothing indexable was found.
     """
+    paths = [paths] if isinstance(paths, str | Path) else list(paths)
     old, why = _previous(directory, embedder, settings, previous) if incremental else (None, "full rebuild requested")
     result = ingest_paths(paths, max_chars=settings.max_chars, reuse=old.reuse if old else None)
     sources = _source_records(result)
@@ -266,8 +267,9 @@ def source_changes(manifest: Manifest, sources: Sequence[str | Path]) -> list[st
     """
     recorded = {s.path: s for s in manifest.sources}
     current = [str(f.resolve()) for f in collect_files(sources)]
+    present = set(current)
     changes = [f"{path} (new)" for path in current if path not in recorded]
-    changes += [f"{path} (removed)" for path in recorded if path not in set(current)]
+    changes += [f"{path} (removed)" for path in recorded if path not in present]
     changes += [f"{p} ({change})" for p in current if p in recorded and (change := recorded[p].change())]
     return changes
 
