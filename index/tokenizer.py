@@ -111,7 +111,7 @@ class Tokenizer:
         from importlib.metadata import version
 
         info = self._tagger.dictionary_info[0]
-        return {"package": "unidic-lite", "version": version("unidic-lite"), "mecab_version": info["version"]}
+        return {"package": "unidic-lite", "version": version("unidic-lite"), "mecab_version": str(info["version"])}
 
     def normalize(self, text: str) -> str:
         """Apply the configured normalization (NFKC + lower case by default)."""

@@ -128,3 +128,9 @@ def test_rewrite_replaces_whole_directory(saved: Path) -> None:
     save_index(bundle, saved)
     assert not (saved / "stray.txt").exists()
     assert not [p for p in saved.parent.iterdir() if p.name.startswith(".index.")]
+
+
+def test_built_manifest_reads_back_equal(tmp_path: Path) -> None:
+    bundle = build_bundle(SMALL_FINDINGS, embedder=KeywordEmbedder(), tokenizer=Tokenizer())
+    saved = save_index(bundle, tmp_path / "index")
+    assert load_index(saved).manifest == bundle.manifest  # the typed value survives JSON exactly
