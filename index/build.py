@@ -26,7 +26,7 @@ from kensaku.index.sparse import SparseIndex
 from kensaku.index.store import IndexBundle, check_model, load_index, read_manifest, save_index
 from kensaku.index.tokenizer import Tokenizer, TokenizerConfig
 from kensaku.ingest.models import Finding
-from kensaku.ingest.pipeline import INGEST_VERSION, IngestResult, collect_files, ingest_paths
+from kensaku.ingest.pipeline import INGEST_VERSION, IngestResult, PathLike, as_paths, collect_files, ingest_paths
 
 # Called with (stage, done, total) during a build: stage is "tokenize" or "embed" (for progress bars in the app).
 ProgressCallback = Callable[[str, int, int], None]
@@ -170,11 +170,12 @@ def _embed(
 
 
 def _previous(
-    directory: Path, embedder: Embedder, settings: Settings, bundle: IndexBundle | None
+    directory: Path, embedder: Embedder, settings: Settings, bundle: IndexBundle | None, manifest: Manifest | None
 ) -> tuple[PreviousIndex | None, str]:
-    """The index at ``directory`` (or ``bundle``, already loaded) when its rows can be reused, else why not."""
+    """The index at ``directory`` (or ``bundle``, already loaded; or loaded with ``manifest``, already read) when its
+    rows can be reused, else why not."""
     try:
-        bundle = bundle or load_index(directory, verify_sources=False)
+        bundle = bundle or load_index(directory, verify_sources=False, manifest=manifest)
     except IndexMissingError:
         return None, "no index yet"
     except IndexStoreError as exc:
@@ -193,7 +194,7 @@ def _source_records(result: IngestResult) -> list[SourceRecord]:
 
 
 def build_index(
-    paths: Sequence[str | Path],
+    paths: PathLike | Sequence[PathLike],
     directory: Path,
     *,
     embedder: Embedder,
@@ -202,6 +203,7 @@ def build_index(
     on_progress: ProgressCallback | None = None,
     incremental: bool = True,
     previous: IndexBundle | None = None,
+    manifest: Manifest | None = None,
 ) -> tuple[IndexBundle, BuildReport]:
     """Read ``paths``, build the index and write it to ``directory`` atomically.
 
@@ -214,6 +216,7 @@ def build_index(
         on_progress: Called with (stage, done, total).
         incremental: Reuse findings and vectors of unchanged documents from the index at ``directory``.
         previous: That index when the caller has it loaded already (it is not loaded again).
+        manifest: Its manifest when the caller has read it already (it is not read again).
 
     Returns:
         The saved bundle, and the report (whose ``result.errors`` lists files that could not be read).
@@ -222,8 +225,12 @@ def build_index(
         SourceNotFoundError: A path does not exist.
         NothingToIndexError: Nothing indexable was found.
     """
-    paths = [paths] if isinstance(paths, str | Path) else list(paths)
-    old, why = _previous(directory, embedder, settings, previous) if incremental else (None, "full rebuild requested")
+    paths = as_paths(paths)
+    old, why = (
+        _previous(directory, embedder, settings, previous, manifest)
+        if incremental
+        else (None, "full rebuild requested")
+    )
     result = ingest_paths(paths, max_chars=settings.max_chars, reuse=old.reuse if old else None)
     sources = _source_records(result)
     known = old.vectors(_reused_findings(result)) if old else {}

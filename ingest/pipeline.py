@@ -39,6 +39,16 @@ SKIPPED_DIR_NAMES: frozenset[str] = frozenset({"eval"})
 
 # Given (path, id prefix, sha256 of the bytes), the findings an earlier build cut from exactly this file, or None.
 Reuse = Callable[[Path, str, str], Sequence[Finding] | None]
+PathLike = str | os.PathLike[str]
+
+
+def as_paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
+    """One path or several, as a list (a bare string is one path, not a sequence of characters).
+
+    >>> as_paths("corpus"), as_paths(["a.md", Path("b.pdf")])
+    ([PosixPath('corpus')], [PosixPath('a.md'), PosixPath('b.pdf')])
+    """
+    return [Path(paths)] if isinstance(paths, str | os.PathLike) else [Path(p) for p in paths]
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,7 @@ def _walk(directory: Path, ignored: list[str]) -> Iterator[Path]:
                 ignored.append(str(Path(root) / name))
 
 
-def collect_files(paths: Sequence[str | Path], ignored: list[str] | None = None) -> list[Path]:
+def collect_files(paths: PathLike | Sequence[PathLike], ignored: list[str] | None = None) -> list[Path]:
     """Expand directories into their documents, check existence, and drop files listed twice.
 
     Args:
@@ -128,16 +138,13 @@ def collect_files(paths: Sequence[str | Path], ignored: list[str] | None = None)
     files: list[Path] = []
     seen: set[Path] = set()
     skipped: list[str] = [] if ignored is None else ignored
-    for given in [paths] if isinstance(paths, str | Path) else paths:
-        p = Path(given)
+    for p in as_paths(paths):
         if not p.exists():
-            raise SourceNotFoundError(
-                f"{given}: no such file or directory", f"check the path (relative to {Path.cwd()})"
-            )
+            raise SourceNotFoundError(f"{p}: no such file or directory", f"check the path (relative to {Path.cwd()})")
         found = list(_walk(p, skipped)) if p.is_dir() else [p]
         if p.is_dir() and not found:
             raise InputError(
-                f"{given}: no documents found",
+                f"{p}: no documents found",
                 f"kensaku reads {', '.join(DOCUMENT_SUFFIXES)} files in directories (hidden and 'eval' directories "
                 f"are skipped); pass a {BEIR_SUFFIX} BEIR corpus as a file path",
             )
@@ -206,7 +213,7 @@ def _problem(exc: OSError | DocumentError) -> str:
 
 
 def ingest_paths(
-    paths: Sequence[str | Path], *, max_chars: int = DEFAULTS.max_chars, reuse: Reuse | None = None
+    paths: PathLike | Sequence[PathLike], *, max_chars: int = DEFAULTS.max_chars, reuse: Reuse | None = None
 ) -> IngestResult:
     """Read files and directories into findings.
 

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -32,14 +31,9 @@ from kensaku.index.store import IndexBundle, check_model, check_sources, load_in
 from kensaku.index.tokenizer import Tokenizer
 from kensaku.ingest.memory import TextItem, texts_to_findings
 from kensaku.ingest.models import Finding
+from kensaku.ingest.pipeline import PathLike, as_paths
 
 JST = timezone(timedelta(hours=9), "JST")
-PathLike = str | os.PathLike[str]
-
-
-def _paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
-    """A path or a list of paths (a bare string is one path, not a sequence of characters)."""
-    return [Path(paths)] if isinstance(paths, str | os.PathLike) else [Path(p) for p in paths]
 
 
 class Index:
@@ -159,7 +153,7 @@ class Index:
             NothingToIndexError: No document had text.
             EmbedderLoadError: The model cannot be loaded.
         """
-        sources, directory = _paths(paths), Path(directory)
+        sources, directory = as_paths(paths), Path(directory)
         name = embedder.name if embedder is not None else (model or settings.model)
         reason, manifest = why_rebuild(directory, name, sources) if if_needed else ("requested", None)
         if not reason and manifest is not None:
@@ -175,6 +169,7 @@ class Index:
             show_progress=show_progress,
             on_progress=on_progress,
             incremental=not full,
+            manifest=manifest,  # read by the --if-needed check: not read again
         )
         return cls(bundle, embedder=embedder, settings=settings, report=replace(report, reason=reason))
 
@@ -218,7 +213,7 @@ class Index:
         Returns:
             The new index (this object keeps the old one).
         """
-        return self.rebuild([*self.sources, *_paths(paths)], show_progress=show_progress, on_progress=on_progress)
+        return self.rebuild([*self.sources, *as_paths(paths)], show_progress=show_progress, on_progress=on_progress)
 
     def rebuild(
         self,
@@ -235,7 +230,7 @@ class Index:
         if self.directory is None:
             raise IndexMissingError("this index lives in memory only", "build one from files with Index.build")
         bundle, report = build_index(
-            _paths(paths) if paths is not None else self.sources,
+            as_paths(paths) if paths is not None else self.sources,
             self.directory,
             embedder=self.embedder,
             settings=self.settings,
