@@ -17,14 +17,20 @@ from pathlib import Path
 import numpy as np
 
 from kensaku.config import DEFAULTS, Settings
-from kensaku.errors import IndexMissingError, IndexStoreError, InputError, NothingToIndexError
+from kensaku.errors import (
+    IndexMissingError,
+    IndexStoreError,
+    InputError,
+    NoSearchableWordsError,
+    NothingToIndexError,
+)
 from kensaku.index.dense import DenseIndex
 from kensaku.index.embed import Embedder
 from kensaku.index.incremental import BuildStats, PreviousIndex, reuse_problem
 from kensaku.index.manifest import BuildOptions, IngestInfo, Manifest, ModelInfo, SourceRecord
 from kensaku.index.sparse import SparseIndex
 from kensaku.index.store import IndexBundle, check_model, load_index, read_manifest, save_index
-from kensaku.index.tokenizer import Tokenizer, TokenizerConfig
+from kensaku.index.tokenizer import TOKENIZER_VERSION, Tokenizer, TokenizerConfig
 from kensaku.ingest.models import Finding
 from kensaku.ingest.pipeline import INGEST_VERSION, IngestResult, PathLike, as_paths, collect_files, ingest_paths
 
@@ -112,6 +118,7 @@ def build_bundle(
 
     Raises:
         NothingToIndexError: ``findings`` is empty.
+        NoSearchableWordsError: No finding has a word to index (only symbols or punctuation, such as 「・・・」).
         InputError: Two findings share an id.
     """
     if not findings:
@@ -125,6 +132,8 @@ def build_bundle(
     options = BuildOptions.of(settings)
     tokenizer = tokenizer or Tokenizer(TokenizerConfig(form=settings.token_form))
     token_lists = _tokenize(findings, tokenizer, options, show_progress, on_progress)
+    if not any(token_lists):
+        raise _no_words(findings, sources)
     sparse = SparseIndex.build(token_lists, k1=settings.bm25_k1, b=settings.bm25_b)
     dense = DenseIndex.build(_embed(findings, embedder, options, known_vectors or {}, show_progress, on_progress))
     manifest = Manifest(
@@ -138,6 +147,18 @@ def build_bundle(
         findings=len(findings),
     ).stamped()
     return IndexBundle(directory=None, manifest=manifest, findings=tuple(findings), sparse=sparse, dense=dense)
+
+
+def _no_words(findings: Sequence[Finding], sources: Sequence[SourceRecord]) -> NoSearchableWordsError:
+    """The error for findings of which none has a term: how many, what they look like, and what to do."""
+    shown = "".join(f"「{f.text[:20]}」" for f in findings[:3]) + (" …" if len(findings) > 3 else "")
+    problems = [(s.path, f"its {s.findings} finding(s) have no searchable word") for s in sources if s.findings]
+    return NoSearchableWordsError(
+        f"none of the {len(findings)} finding(s) has a searchable word, only symbols, punctuation or particles "
+        f"({shown})",
+        "index documents with text: BM25 indexes content words (nouns, verbs, names), not marks such as ・ ※ ー",
+        problems,
+    )
 
 
 def _embed(
@@ -231,7 +252,9 @@ def build_index(
         if incremental
         else (None, "full rebuild requested")
     )
-    result = ingest_paths(paths, max_chars=settings.max_chars, reuse=old.reuse if old else None)
+    result = ingest_paths(paths, max_chars=settings.max_chars, reuse=old.reuse if old else None, ocr=settings.ocr)
+    if not result.findings:
+        raise nothing_to_index(result)
     sources = _source_records(result)
     known = old.vectors(_reused_findings(result)) if old else {}
     bundle = build_bundle(
@@ -254,6 +277,20 @@ def build_index(
         stats = BuildStats(new=len(sources), embedded=embedded, full_reason=why)
     report = BuildReport(final, True, "", len(bundle.findings), len(sources), result, stats)
     return saved, report
+
+
+def nothing_to_index(result: IngestResult) -> NothingToIndexError:
+    """The error for an ingest without findings, carrying each file's reason (skipped, warned of, or ignored)."""
+    problems = [(e.path, e.reason) for e in [*result.errors, *result.warnings]]
+    problems += [(path, "not a type kensaku reads; ignored") for path in result.ignored]
+    files = len(result.sources) + len(result.errors)
+    return NothingToIndexError(
+        f"no findings to index: {len(result.errors)} of {files} file(s) could not be read and "
+        f"{len(result.sources)} gave no findings",
+        "fix the files (each one's reason is listed) or add documents with text "
+        "(.txt .md .pdf .docx .html or corpus.jsonl)",
+        problems,
+    )
 
 
 def _reused_findings(result: IngestResult) -> list[Finding]:
@@ -291,6 +328,12 @@ def why_rebuild(directory: Path, model: str, sources: Sequence[str | Path]) -> t
         return "no index yet", None
     except IndexStoreError as exc:
         return exc.reason, None
+    if manifest.tokenizer.version != TOKENIZER_VERSION:
+        return (
+            f"the index was tokenized by tokenizer version {manifest.tokenizer.version}, "
+            f"this kensaku uses version {TOKENIZER_VERSION}",
+            manifest,
+        )
     changes = source_changes(manifest, sources)
     if changes:
         return f"sources changed: {', '.join(changes[:3])}{' …' if len(changes) > 3 else ''}", manifest

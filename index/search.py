@@ -184,12 +184,21 @@ class Searcher:
     ) -> list[Hit]:
         """Search with a natural-language query.
 
+        A query without a word to match (only symbols or particles: 「・・・」) has no BM25 score: hybrid search
+        then ranks by the dense leg alone; a ``bm25`` search says so with a :class:`QueryError`.
+
         Raises:
-            QueryError: Empty or over-long query, ``k`` out of range, unknown mode.
+            QueryError: Empty or over-long query, ``k`` out of range, unknown mode, or a ``bm25`` query without
+                a word.
         """
         text = check_query(query)
         assert self.tokenizer is not None
         terms = self.tokenizer.tokenize(text)
+        if mode == "bm25" and not terms:
+            raise QueryError(
+                f"the query {text[:40]!r} has no word for BM25 (only symbols, particles or spaces)",
+                "add a content word, or search in hybrid or dense mode",
+            )
         vector = self.embedder.encode_queries([text])[0]
         return self.search_vectors(terms, vector, k, mode=mode, filters=filters, fusion=fusion)
 

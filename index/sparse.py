@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from kensaku.config import DEFAULTS
+from kensaku.errors import NothingToIndexError
 
 
 class SparseIndex:
@@ -26,13 +27,21 @@ class SparseIndex:
     def build(
         cls, token_lists: Sequence[Sequence[str]], *, k1: float = DEFAULTS.bm25_k1, b: float = DEFAULTS.bm25_b
     ) -> SparseIndex:
-        """Index documents given as lists of terms (a document may have no terms).
+        """Index documents given as lists of terms (a document may have no terms, but one at least must have one).
 
         ``k1`` and ``b`` default to the tuned values (lower than the usual k1 = 1.2–1.5: short findings and
         questions reward a match more than its repetition; see ``docs/evaluation.md``).
+
+        Raises:
+            NothingToIndexError: No document has a term (bm25s cannot build an empty vocabulary).
         """
         import bm25s
 
+        if not any(token_lists):
+            raise NothingToIndexError(
+                f"none of the {len(token_lists)} document(s) has a term to index",
+                "give at least one document with a word in it",
+            )
         retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
         retriever.index([list(tokens) for tokens in token_lists], show_progress=False)
         return cls(retriever)

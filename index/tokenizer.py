@@ -3,6 +3,8 @@
 Text is NFKC-normalized and lower-cased before tagging, so full-width/half-width variants (ＡＢＣ/abc, ｶﾀｶﾅ/カタカナ)
 meet in the index. Only content words are kept: particles (助詞), auxiliary verbs (助動詞), symbols and whitespace
 are dropped by part of speech, never by an English stop-word list, and one-character words (市, 村, 課) are kept.
+A "symbol" that holds a CJK ideograph or kana is a word all the same: unidic-lite tags kanji it does not know,
+such as those outside the BMP (𩸽, 𠮷, 𠮟, 𠀋), as 補助記号, and they are kept (tokenizer version 2).
 
 The token form is configurable because unidic-lite's lemma both helps and hurts: it unifies 表記ゆれ (シティ/シティー,
 食べた/食べる) but spells proper nouns in katakana (北海道 → ホッカイドウ), so homophones may meet. The default was
@@ -19,10 +21,41 @@ from typing import Any
 from kensaku.config import DEFAULTS, TOKEN_FORMS, TokenForm
 
 DROP_POS: tuple[str, ...] = ("助詞", "助動詞", "補助記号", "記号", "空白")
+SYMBOL_POS: frozenset[str] = frozenset({"補助記号", "記号"})
+
+# Bump when the terms of some text change: an index records the version it was tokenized with, queries on it are
+# tokenized the same way, and `kensaku build --if-needed` rebuilds an index of an older version.
+# 1: words by part of speech only. 2: symbol tokens holding an ideograph or kana are kept (𩸽, 𠮷, 𠀋).
+TOKENIZER_VERSION = 2
+
+# CJK unified ideographs (URO, Extensions A–H), compatibility ideographs and their supplement, and kana (hiragana,
+# katakana without ・ and ー, katakana extensions, kana supplement and extensions: hentaigana, small kana).
+_WORD_RANGES: tuple[tuple[int, int], ...] = (
+    (0x3041, 0x3096),
+    (0x309F, 0x309F),
+    (0x30A1, 0x30FA),
+    (0x30FF, 0x30FF),
+    (0x31F0, 0x31FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0x1B000, 0x1B16F),
+    (0x20000, 0x323AF),
+    (0x2F800, 0x2FA1F),
+)
 
 # MeCab's tagger works on text of any length, but a single pathological run (e.g. megabytes without a line break)
 # is slow; inputs are tagged line by line, and lines over this many characters are cut into pieces.
 _MAX_CHUNK = 10_000
+
+
+def has_word_char(text: str) -> bool:
+    """Whether ``text`` holds a CJK ideograph (any extension, compatibility ones too) or a kana letter.
+
+    >>> has_word_char("𩸽"), has_word_char("𠮷"), has_word_char("・・・"), has_word_char("※"), has_word_char("ー")
+    (True, True, False, False, False)
+    """
+    return any(low <= ord(char) <= high for char in text for low, high in _WORD_RANGES)
 
 
 def normalize_key(text: str) -> str:
@@ -45,6 +78,8 @@ class TokenizerConfig:
         drop_pos2: Sub-categories (UniDic pos2, e.g. 非自立可能 for する/いる/できる) that are not indexed either.
         normalization: Unicode normalization applied before tagging.
         lowercase: Whether text is lower-cased after normalization.
+        version: Tokenizer version (see :data:`TOKENIZER_VERSION`); manifests written before it was recorded read
+            as version 1, and their queries are tokenized as then.
     """
 
     form: TokenForm = DEFAULTS.token_form
@@ -52,6 +87,7 @@ class TokenizerConfig:
     drop_pos2: tuple[str, ...] = ()
     normalization: str = "NFKC"
     lowercase: bool = True
+    version: int = TOKENIZER_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict for the manifest."""
@@ -72,6 +108,7 @@ class TokenizerConfig:
             drop_pos2=tuple(data.get("drop_pos2", ())),
             normalization=str(data.get("normalization", "NFKC")),
             lowercase=bool(data.get("lowercase", True)),
+            version=int(data.get("version", 1)),
         )
 
 
@@ -129,7 +166,7 @@ class Tokenizer:
             pos = offset
             for surface, white, feature in nodes:
                 pos += len(white)
-                if feature.pos1 not in self.config.drop_pos and feature.pos2 not in self.config.drop_pos2:
+                if self._kept(surface, feature):
                     out.append(Token(self._term(surface, feature), surface, pos, pos + len(surface)))
                 pos += len(surface)
             offset += len(chunk)
@@ -142,6 +179,12 @@ class Tokenizer:
         ['フェロー', '契約', '形態']
         """
         return [t.term for t in self.tokens(text)]
+
+    def _kept(self, surface: str, feature: Any) -> bool:  # noqa: ANN401 - fugashi's feature is untyped
+        """Whether a token is indexed: not of a dropped part of speech, or a "symbol" that is really a word."""
+        if feature.pos1 not in self.config.drop_pos and feature.pos2 not in self.config.drop_pos2:
+            return True
+        return self.config.version >= 2 and feature.pos1 in SYMBOL_POS and has_word_char(surface)
 
     def _term(self, surface: str, feature: Any) -> str:  # noqa: ANN401 - fugashi's feature is an untyped namedtuple
         form = self.config.form

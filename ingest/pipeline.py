@@ -28,13 +28,14 @@ from kensaku.config import DEFAULTS
 from kensaku.errors import DocumentError, InputError, SourceNotFoundError
 from kensaku.files import sha256_file
 from kensaku.ingest.beir import load_beir_corpus
-from kensaku.ingest.models import Finding
+from kensaku.ingest.headings import line_heading
+from kensaku.ingest.models import Document, Finding
 from kensaku.ingest.read import BEIR_SUFFIX, DOCUMENT_SUFFIXES, READERS, read_document
 from kensaku.ingest.segment import segment
 
 # Bump whenever reading or segmenting changes what findings a file gives: an incremental build only reuses the
 # findings of unchanged files when the index was built by the same version.
-INGEST_VERSION = 2
+INGEST_VERSION = 3
 SKIPPED_DIR_NAMES: frozenset[str] = frozenset({"eval"})
 
 # Given (path, id prefix, sha256 of the bytes), the findings an earlier build cut from exactly this file, or None.
@@ -178,18 +179,35 @@ def id_prefixes(files: Sequence[Path]) -> dict[Path, str]:
     return {f: f.resolve().as_posix() for f in texts}
 
 
-def _read_one(path: Path, prefix: str, max_chars: int) -> tuple[list[Finding], SourceInfo, tuple[str, ...]]:
+def _read_one(
+    path: Path, prefix: str, max_chars: int, ocr: bool = True
+) -> tuple[list[Finding], SourceInfo, tuple[str, ...]]:
     """Read and segment one file (document or BEIR corpus); also returns the reader's warnings."""
     stat = path.stat()  # before reading: a file changed while it is read then looks changed on the next check
     if path.suffix.lower() == BEIR_SUFFIX:
         findings, digest = load_beir_corpus(path)
         problems: tuple[str, ...] = ()
     else:
-        doc = read_document(path)
+        doc = read_document(path, ocr=ocr)
         findings, digest = segment(doc, max_chars=max_chars, id_prefix=prefix), doc.sha256
-        problems = doc.problems
+        problems = doc.problems if findings else (*doc.problems, _no_findings(doc))
     info = SourceInfo(path.name, str(path), digest, len(findings), prefix, False, stat.st_size, stat.st_mtime_ns)
     return findings, info, problems
+
+
+HEADINGS_ONLY = "has headings but no body text; nothing from it is indexed (add the text under its headings)"
+NO_TEXT = "has no text to index, only symbols or punctuation; nothing from it is indexed"
+
+
+def _no_findings(doc: Document) -> str:
+    """Why a document that was read gave no findings: it holds headings only, or no words at all."""
+    lines = doc.lines
+    for i, line in enumerate(lines):
+        prev = lines[i - 1] if i > 0 else ""
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if line_heading(line, prev, nxt) is not None:
+            return HEADINGS_ONLY
+    return NO_TEXT
 
 
 def _reused(path: Path, prefix: str, reuse: Reuse | None) -> tuple[list[Finding], SourceInfo] | None:
@@ -199,7 +217,7 @@ def _reused(path: Path, prefix: str, reuse: Reuse | None) -> tuple[list[Finding]
     stat = path.stat()
     digest = sha256_file(path)
     findings = reuse(path, prefix, digest)
-    if findings is None:
+    if not findings:  # also a document that gave none: read again, so that the warning why is given again
         return None
     info = SourceInfo(path.name, str(path), digest, len(findings), prefix, True, stat.st_size, stat.st_mtime_ns)
     return list(findings), info
@@ -213,7 +231,11 @@ def _problem(exc: OSError | DocumentError) -> str:
 
 
 def ingest_paths(
-    paths: PathLike | Sequence[PathLike], *, max_chars: int = DEFAULTS.max_chars, reuse: Reuse | None = None
+    paths: PathLike | Sequence[PathLike],
+    *,
+    max_chars: int = DEFAULTS.max_chars,
+    reuse: Reuse | None = None,
+    ocr: bool = DEFAULTS.ocr,
 ) -> IngestResult:
     """Read files and directories into findings.
 
@@ -227,6 +249,7 @@ def ingest_paths(
         max_chars: Longer findings are split at sentence ends (see :func:`kensaku.ingest.segment.segment`).
         reuse: For incremental builds: returns the earlier findings of a file whose bytes did not change, which are
             then taken as they are instead of reading the file again.
+        ocr: Read PDF pages without a usable text layer with Tesseract when it is installed.
 
     Returns:
         Findings in document order, one :class:`SourceInfo` per document, the errors, warnings and ignored files.
@@ -244,7 +267,7 @@ def ingest_paths(
         try:
             taken = _reused(path, prefix, reuse)
             if taken is None:
-                findings, info, problems = _read_one(path, prefix, max_chars)
+                findings, info, problems = _read_one(path, prefix, max_chars, ocr)
                 result.warnings.extend(IngestError(str(path), problem) for problem in problems)
             else:
                 findings, info = taken

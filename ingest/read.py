@@ -68,11 +68,12 @@ def _check_file(p: Path) -> None:
         )
 
 
-def read_document(path: str | Path) -> Document:
+def read_document(path: str | Path, *, ocr: bool = True) -> Document:
     """Read one document (text, markdown, PDF, DOCX or HTML) with the reader for its suffix.
 
     Args:
         path: The file to read.
+        ocr: Read PDF pages without a usable text layer with Tesseract when it is installed.
 
     Returns:
         The document, with the SHA-256 of the raw bytes.
@@ -89,7 +90,8 @@ def read_document(path: str | Path) -> Document:
     try:
         _check_file(p)
         data = p.read_bytes()
-        document: Document = reader(p.suffix).read(data, p)
+        module = reader(p.suffix)
+        document: Document = module.read(data, p, ocr=ocr) if module.__name__.endswith(".pdf") else module.read(data, p)
     except ReadError as exc:
         raise DocumentError(shown, exc.reason, exc.fix) from exc
     except PermissionError as exc:

@@ -1,8 +1,8 @@
 """The ``kensaku`` command: build | add | search | similar | export | eval | info, on the public :class:`Index` API.
 
 Results go to stdout (text, json or jsonl), progress bars and messages to stderr. A :class:`KensakuError` prints one
-line and exits with status 2; any other exception is a bug and shows its traceback. Heavy libraries are imported
-only by the command that needs them.
+line (a :class:`NothingToIndexError` first one line per file that gave nothing) and exits with status 2; any other
+exception is a bug and shows its traceback. Heavy libraries are imported only by the command that needs them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kensaku.config import DEFAULTS, Settings
-from kensaku.errors import InputError, KensakuError
+from kensaku.errors import InputError, KensakuError, NothingToIndexError
 
 if TYPE_CHECKING:
     from kensaku.api import Index
@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_NO_OCR_HELP = "skip PDF pages without a text layer instead of reading them with Tesseract OCR"
+
+
 def _add_build_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's subparsers action is private
     p = commands.add_parser("build", help="index documents (default: corpus/); unchanged documents are reused")
     p.add_argument(
@@ -92,10 +95,12 @@ def _add_build_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's sub
     p.add_argument("--if-needed", action="store_true", help="skip when the index is up to date")
     p.add_argument("--full", action="store_true", help="read and embed every document again (no reuse)")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--no-ocr", action="store_true", help=_NO_OCR_HELP)
     _add_index_args(p)
     p = commands.add_parser("add", help="add documents to an existing index (only new or changed ones are embedded)")
     p.add_argument("paths", nargs="+", help="files or folders to add")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--no-ocr", action="store_true", help=_NO_OCR_HELP)
     _add_index_args(p)
 
 
@@ -122,6 +127,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = replace(settings, index_dir=Path(args.index))
     if args.model:
         settings = replace(settings, model=args.model)
+    if getattr(args, "no_ocr", False):
+        settings = replace(settings, ocr=False)
     fusion: dict[str, Any] = {}
     for flag, key in (("fusion", "method"), ("w_dense", "w_dense"), ("depth", "depth")):
         if getattr(args, flag, None) is not None:
@@ -410,6 +417,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.model = f"e5-small-{args.precision}"
         return COMMANDS[args.command](args)
     except KensakuError as exc:
+        if isinstance(exc, NothingToIndexError):
+            for path, reason in exc.problems:  # why each file gave nothing, before the one-line error
+                print(f"kensaku: {path}: {reason}", file=sys.stderr)
         print(f"kensaku: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -93,6 +93,8 @@ class Settings:
         max_query_chars: The longest query accepted.
         max_text_mb: Size limit of one ``.txt``, ``.md`` or ``.html`` document.
         max_binary_mb: Size limit of one ``.pdf`` or ``.docx`` document.
+        ocr: Read PDF pages without a usable text layer with Tesseract when it is installed (``--no-ocr`` or
+            ``$KENSAKU_OCR=0`` turn it off).
     """
 
     index_dir: Path = Path(".kensaku") / "index"
@@ -110,16 +112,19 @@ class Settings:
     max_query_chars: int = 2000
     max_text_mb: int = 50
     max_binary_mb: int = 200
+    ocr: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
-        """The defaults, with ``$KENSAKU_INDEX`` and ``$KENSAKU_MODEL`` applied when set (the model cache reads
-        ``$KENSAKU_CACHE`` itself, see :func:`default_cache_dir`)."""
+        """The defaults, with ``$KENSAKU_INDEX``, ``$KENSAKU_MODEL`` and ``$KENSAKU_OCR=0`` applied when set (the
+        model cache reads ``$KENSAKU_CACHE`` itself, see :func:`default_cache_dir`)."""
         settings = cls()
         if environ.get("KENSAKU_INDEX"):
             settings = replace(settings, index_dir=Path(environ["KENSAKU_INDEX"]))
         if environ.get("KENSAKU_MODEL"):
             settings = replace(settings, model=environ["KENSAKU_MODEL"])
+        if environ.get("KENSAKU_OCR", "").strip().lower() in ("0", "false", "no", "off"):
+            settings = replace(settings, ocr=False)
         return settings
 
 

@@ -15,6 +15,8 @@ working for callers that used it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "DocumentError",
     "EmbedderLoadError",
@@ -25,6 +27,7 @@ __all__ = [
     "IndexStoreError",
     "InputError",
     "KensakuError",
+    "NoSearchableWordsError",
     "NothingToIndexError",
     "QueryError",
     "SourceNotFoundError",
@@ -90,7 +93,27 @@ class DocumentError(KensakuError, ValueError):
 
 
 class NothingToIndexError(KensakuError, ValueError):
-    """A build found no findings in its sources."""
+    """A build found nothing to index in its sources.
+
+    Args:
+        reason: What is wrong (how many files or findings, and why none counts).
+        fix: What to do about it.
+        problems: ``(path, reason)`` for each file that gave nothing: skipped (unreadable, empty, no text layer)
+            or read without findings (only headings). The command line prints one line per file.
+
+    >>> error = NothingToIndexError("no findings to index", "add text", [("空.txt", "is empty")])
+    >>> error.problems
+    (('空.txt', 'is empty'),)
+    """
+
+    def __init__(self, reason: str, fix: str = "", problems: Sequence[tuple[str, str]] = ()) -> None:
+        """Keep the per-file reasons apart from the message."""
+        self.problems: tuple[tuple[str, str], ...] = tuple(problems)
+        super().__init__(reason, fix)
+
+
+class NoSearchableWordsError(NothingToIndexError):
+    """Findings were cut, but none has a word the BM25 leg can index (only symbols or punctuation: 「・・・」「※」)."""
 
 
 class IndexStoreError(KensakuError):

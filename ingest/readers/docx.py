@@ -9,8 +9,13 @@ What is read and how it is numbered:
   belong to their row and are not counted separately. The number is therefore stable across rebuilds.
 * Heading styles (``Heading 1``…, ``見出し 1``…, style id ``Heading1``, or an outline level on the style, its base
   styles or the paragraph) give heading blocks; the first ``Title``/``表題`` paragraph is the document title unless
-  the core properties hold one. List styles (``List Paragraph``, ``List Bullet``, ``リスト段落``, ``箇条書き``…) and
-  numbering (``w:numPr``) give list items.
+  the core properties hold one. Custom styles are headings by name too, also through ``basedOn``: a name with
+  見出し, Heading, Title, タイトル, 表題, 章 or 節 (``章タイトル``); a digit in it is the level, else 節 gives 2,
+  the others 1. Without a heading style, a short paragraph (≤ 40 characters, no 。) set apart from the body text
+  by its formatting, fully bold or clearly larger (≥ 1.2 × and 1 pt over the body size), is a heading when body
+  text or a less emphasized such line follows; its size and boldness rank its level. A bold phrase inside a
+  sentence leaves its paragraph body text. List styles (``List Paragraph``, ``List Bullet``, ``リスト段落``,
+  ``箇条書き``…) and numbering (``w:numPr``) give list items.
 * A line break inside a paragraph is joined like a browser joins lines: nothing between two full-width characters,
   one space otherwise (:func:`~kensaku.ingest.readers.base.join_breaks`). Ruby annotations (furigana) and deleted
   revisions are left out.
@@ -25,8 +30,9 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,8 +67,12 @@ _CORE_PROPERTIES = "http://schemas.openxmlformats.org/package/2006/relationships
 _SKIPPED = frozenset(
     _W + tag for tag in ("pPr", "rPr", "rt", "del", "moveFrom", "drawing", "pict", "object", "txbxContent")
 ) | {_MC_FALLBACK}
-_HEADING_NAME = re.compile(r"^(?:heading|見出し)\s*([1-9１-９])$", re.IGNORECASE)
+_SECTION_WORD = r"(?<![季調])節"  # 節 of a section, not of 季節 or 調節
+_HEADING_WORD = re.compile(rf"見出し|heading|title|タイトル|表題|(?<!文)章|{_SECTION_WORD}", re.IGNORECASE)
+_NOT_HEADING = re.compile(r"subtitle|副題|toc|目次|contents|caption|図表番号", re.IGNORECASE)
+_DIGIT = re.compile(r"(?<![0-9０-９])[1-9１-９](?![0-9０-９])")
 _HEADING_ID = re.compile(r"^Heading([1-9])$")
+FORMAT_HEADING_MAX_CHARS = 40
 _TITLE_NAMES = frozenset({"title", "表題", "タイトル"})
 _TOC_NAME = re.compile(r"^(?:toc|目次|contents)\s*(?:[1-9１-９]|heading|の見出し)$", re.IGNORECASE)
 _LIST_NAME = re.compile(r"^(?:list (?:paragraph|bullet|number|continue)|リスト段落|箇条書き|段落番号)", re.IGNORECASE)
@@ -86,42 +96,104 @@ class _Style:
     title: bool = False
     item: bool = False
     toc: bool = False
+    bold: bool = False
+    size: int = 0  # font size in half-points; 0: the document default
 
 
-def _styles(root: Element) -> dict[str, _Style]:
-    """What each paragraph style means for reading, by style id; ``""`` maps to the default paragraph style."""
-    raw: dict[str, tuple[str, str, str, bool]] = {}
+@dataclass(frozen=True)
+class _Raw:
+    """A style as written: name, base style, outline level, numbering, and its own bold and size (if set)."""
+
+    name: str
+    based_on: str
+    outline: str
+    numbered: bool
+    bold: bool | None
+    size: int | None
+
+
+@dataclass(frozen=True)
+class _Styles:
+    """Paragraph styles by id (``""``: the default one), character styles' (bold, size), the default size."""
+
+    paragraphs: dict[str, _Style]
+    characters: dict[str, tuple[bool | None, int | None]]
+    default_size: int
+
+
+def _run_format(rpr: Element | None) -> tuple[bool | None, int | None]:
+    """Bold and size (half-points) set in a ``w:rPr``; ``None`` where not set."""
+    if rpr is None:
+        return None, None
+    b = rpr.find(_W + "b")
+    size = _val(rpr.find(_W + "sz"))
+    return (None if b is None else _val(b).lower() not in ("0", "false", "off")), int(size) if size.isdigit() else None
+
+
+def _styles(root: Element) -> _Styles:
+    """What each style means for reading, by style id."""
+    raw: dict[str, _Raw] = {}
+    characters: dict[str, _Raw] = {}
     default = ""
     for style in root.iterfind(_W + "style"):
-        if style.get(_W + "type", "paragraph") != "paragraph":
-            continue
+        kind = style.get(_W + "type", "paragraph")
         sid = str(style.get(_W + "styleId") or "")
         numbered = _val(style.find(f"{_W}pPr/{_W}numPr/{_W}numId")) not in ("", "0")
         outline = _val(style.find(f"{_W}pPr/{_W}outlineLvl"))
-        raw[sid] = (_val(style.find(_W + "name")).strip(), _val(style.find(_W + "basedOn")), outline, numbered)
-        if style.get(_W + "default") in ("1", "true"):
-            default = sid
+        bold, size = _run_format(style.find(_W + "rPr"))
+        entry = _Raw(
+            _val(style.find(_W + "name")).strip(), _val(style.find(_W + "basedOn")), outline, numbered, bold, size
+        )
+        if kind == "paragraph":
+            raw[sid] = entry
+            default = sid if style.get(_W + "default") in ("1", "true") else default
+        elif kind == "character":
+            characters[sid] = entry
     resolved = {sid: _resolve(sid, raw) for sid in raw}
     resolved[""] = resolved.get(default, _Style())
-    return resolved
+    chars = {sid: (_inherited(sid, characters, "bold"), _inherited(sid, characters, "size")) for sid in characters}
+    _, default_size = _run_format(root.find(f"{_W}docDefaults/{_W}rPrDefault/{_W}rPr"))
+    return _Styles(resolved, chars, default_size or 20)
 
 
-def _resolve(sid: str, raw: dict[str, tuple[str, str, str, bool]]) -> _Style:
-    """Heading level (by name, id or outline level, inherited through ``basedOn``), title, list and TOC flags."""
-    name = raw[sid][0]
-    m = _HEADING_NAME.match(name) or _HEADING_ID.match(sid)
+def _chain(sid: str, raw: dict[str, _Raw]) -> Iterator[_Raw]:
+    """The style ``sid`` and its base styles, nearest first (a ``basedOn`` loop is cut)."""
+    seen: set[str] = set()
+    while sid in raw and sid not in seen:
+        seen.add(sid)
+        yield raw[sid]
+        sid = raw[sid].based_on
+
+
+def _inherited(sid: str, raw: dict[str, _Raw], attribute: str) -> Any:  # noqa: ANN401 - bool | int | None
+    """The nearest value of ``attribute`` (``bold`` or ``size``) set on the style or its base styles."""
+    return next((v for r in _chain(sid, raw) if (v := getattr(r, attribute)) is not None), None)
+
+
+def _name_level(name: str) -> int:
+    """The heading level a style name implies (``見出し 2`` → 2, ``章タイトル`` → 1, ``節見出し`` → 2), else 0."""
+    if not _HEADING_WORD.search(name) or _NOT_HEADING.search(name) or name.lower() in _TITLE_NAMES:
+        return 0
+    digit = _DIGIT.search(name)
+    if digit:
+        return int(digit.group())
+    return 2 if re.search(_SECTION_WORD, name) and "章" not in name else 1
+
+
+def _resolve(sid: str, raw: dict[str, _Raw]) -> _Style:
+    """Heading level (by name, id or outline level, inherited through ``basedOn``), title, list, TOC, font."""
+    name = raw[sid].name
+    m = _HEADING_ID.match(sid)
     level = int(m.group(1)) if m else 0
     item = bool(_LIST_NAME.match(name))
-    current, seen = sid, set()
-    while current in raw and current not in seen:
-        seen.add(current)
-        _, based_on, outline, numbered = raw[current]
-        if not level and outline.isdigit() and int(outline) < _OUTLINE_BODY:
-            level = int(outline) + 1
-        item = item or numbered
-        current = based_on
+    for style in _chain(sid, raw):  # its own name, its own outline level, then those of its base styles
+        level = level or _name_level(style.name)
+        if not level and style.outline.isdigit() and int(style.outline) < _OUTLINE_BODY:
+            level = int(style.outline) + 1
+        item = item or style.numbered
     title = name.lower() in _TITLE_NAMES or sid == "Title"
-    return _Style(level=level, title=title, item=item and not level, toc=bool(_TOC_NAME.match(name)))
+    bold, size = _inherited(sid, raw, "bold"), _inherited(sid, raw, "size")
+    return _Style(level, title, item and not level, bool(_TOC_NAME.match(name)), bool(bold), size or 0)
 
 
 def _paragraph_style(p: Element, styles: dict[str, _Style]) -> _Style:
@@ -133,10 +205,10 @@ def _paragraph_style(p: Element, styles: dict[str, _Style]) -> _Style:
     outline = _val(ppr.find(_W + "outlineLvl"))
     if outline.isdigit():
         level = int(outline) + 1 if int(outline) < _OUTLINE_BODY else 0
-        style = _Style(level=level, title=style.title, item=style.item and not level, toc=style.toc)
+        style = replace(style, level=level, item=style.item and not level)
     numbered = _val(ppr.find(f"{_W}numPr/{_W}numId"))
     if numbered and not style.level:
-        style = _Style(title=style.title, item=numbered != "0", toc=style.toc)
+        style = replace(style, item=numbered != "0")
     return style
 
 
@@ -221,9 +293,71 @@ def _table_texts(tbl: Element) -> list[str]:
     return table_texts(rows, header=True if header else None)
 
 
-def _blocks(body: Element, styles: dict[str, _Style]) -> tuple[list[Block], str]:
+def _runs(el: Element) -> Iterator[Element]:
+    """The ``w:r`` runs of a paragraph whose text is part of it (also in hyperlinks, fields, inline controls)."""
+    for child in el:
+        if child.tag == _W + "r":
+            yield child
+        elif child.tag not in _SKIPPED:
+            yield from _runs(child)
+
+
+def _emphasis(p: Element, style: _Style, styles: _Styles) -> tuple[int, bool] | None:
+    """(Smallest font size in half-points, whether fully bold) of the runs with text; ``None`` without any."""
+    sizes: list[int] = []
+    bolds: list[bool] = []
+    for run in _runs(p):
+        if not "".join(t.text or "" for t in run.iter(_W + "t")).strip():
+            continue
+        bold, size = _run_format(run.find(_W + "rPr"))
+        char_bold, char_size = styles.characters.get(_val(run.find(f"{_W}rPr/{_W}rStyle")), (None, None))
+        bolds.append(next((b for b in (bold, char_bold) if b is not None), style.bold))
+        sizes.append(size or char_size or style.size or styles.default_size)
+    return (min(sizes), all(bolds)) if sizes else None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A paragraph or table row with text: its number, style (table rows: none) and formatting."""
+
+    n: int
+    text: str
+    style: _Style = _Style()
+    emphasis: tuple[int, bool] | None = None
+
+
+def _format_levels(entries: list[_Entry]) -> dict[int, int]:
+    """Heading level by entry index for short paragraphs set apart by formatting (see the module docstring)."""
+    body = [e for e in entries if e.emphasis and not (e.style.level or e.style.title)]
+    sizes: Counter[int] = Counter()
+    for e in body:
+        sizes[e.emphasis[0] if e.emphasis else 0] += len(e.text)
+    if not sizes:
+        return {}
+    base = sizes.most_common(1)[0][0]
+    base_bold = 2 * sum(len(e.text) for e in body if e.emphasis and e.emphasis[1]) > sum(len(e.text) for e in body)
+
+    def key(e: _Entry) -> tuple[int, bool] | None:
+        if e.emphasis is None or e.style.level or e.style.title or e.style.item:
+            return None
+        size, bold = e.emphasis
+        larger = 10 * size >= 12 * base and size >= base + 2
+        short = len(e.text) <= FORMAT_HEADING_MAX_CHARS and "。" not in e.text
+        return e.emphasis if short and (larger or (bold and not base_bold)) else None
+
+    keys = [key(e) for e in entries]
+    found = {}
+    for i, k in enumerate(keys[:-1]):
+        after, following = keys[i + 1], entries[i + 1].style
+        if k and ((after is None and not following.level and not following.title) or (after and after < k)):
+            found[i] = k
+    ranks = sorted(set(found.values()), reverse=True)
+    return {i: min(ranks.index(k) + 1, MAX_HEADING_LEVEL) for i, k in found.items()}
+
+
+def _blocks(body: Element, styles: _Styles) -> tuple[list[Block], str]:
     """The blocks of the body, numbered as the module docstring says, and the first Title-style paragraph."""
-    blocks: list[Block] = []
+    entries: list[_Entry] = []
     title = ""
     n = 0
     for kind, el in _block_items(body):
@@ -231,18 +365,22 @@ def _blocks(body: Element, styles: dict[str, _Style]) -> tuple[list[Block], str]
             for text in _table_texts(el):
                 n += 1
                 if text:
-                    blocks.append(Block(text, n))
+                    entries.append(_Entry(n, text))
             continue
         n += 1
-        style = _paragraph_style(el, styles)
+        style = _paragraph_style(el, styles.paragraphs)
         text = _paragraph_text(el) if kind == "p" and not style.toc else ""
         if not text:
             continue
         if style.title and not style.level and not title:
             title = text
             continue
-        level = min(style.level, MAX_HEADING_LEVEL) if style.level else int(style.title)
-        blocks.append(Block(text, n, level=level, item=style.item))
+        entries.append(_Entry(n, text, style, _emphasis(el, style, styles)))
+    levels = _format_levels(entries)
+    blocks: list[Block] = []
+    for i, e in enumerate(entries):
+        level = min(e.style.level, MAX_HEADING_LEVEL) if e.style.level else int(e.style.title)
+        blocks.append(Block(e.text, e.n, level=level or levels.get(i, 0), item=e.style.item))
     return blocks, title
 
 

@@ -5,14 +5,19 @@ Rules:
 * Skipped: markdown front matter (``---`` … ``---`` on the first line), fenced code blocks, HTML comments,
   horizontal rules and image-only lines.
 * Headings (:mod:`kensaku.ingest.headings`): markdown ``#``…``######``; ``■□◆◇●`` lines; numbered lines ``第1章``,
-  ``第1節``, ``1.``, ``1-1.``, ``1.1``, ``（1）``/``(1)`` when short (≤ 40 chars) and without 。. A ``1.`` line next
-  to another numbered line is a list item, not a heading. Headings nest by style rank (``#`` < ``##`` < … and
-  ``第1章`` < ``1.`` < ``1-1.`` < ``(1)`` < ``■``); the path gives chapter (top), section (second) and heading
-  (deepest). A document whose first heading is its only ``#`` heading treats it as the title, not as a chapter.
-* Bullets (``-``, ``*``, ``+``, ``・``, ``•``, ``○``, ``①``…, ``1)``, listed ``1.``) are one finding each, joined
-  with unmarked lines that directly follow; paragraphs (blank-line separated) are one finding each. Lines are
-  joined without a space between Japanese characters and with one space between ASCII words.
+  ``第1節``, ``1.``, ``1-1.``, ``1.1``, ``（1）``/``(1)`` when short (≤ 40 chars) and without 。. A ``1.`` or
+  ``(1)`` line whose previous (next) non-blank line has the number before (after) it in the same style (a run:
+  ``(1)`` then ``(2)``) is a list item, not a heading, so ``1. はじめに`` followed by a paragraph stays a
+  heading. Headings nest by style rank (``#`` < ``##`` < … and ``第1章`` < ``1.`` < ``1-1.`` < ``(1)`` < ``■``);
+  the path gives chapter (top), section (second) and heading (deepest). A document whose first heading is its
+  only ``#`` heading treats it as the title, not as a chapter.
+* Bullets (``-``, ``*``, ``+``, ``・``, ``•``, ``○``, ``①``…, ``(1)``/``（１）``, ``1)``, listed ``1.``) are one
+  finding each, joined with unmarked lines that directly follow; paragraphs (blank-line separated) are one finding
+  each. Lines are joined without a space between Japanese characters and with one space between ASCII words.
 * ``kind`` is ``lesson`` when the nearest heading mentions 知見/課題/教訓/lesson, else ``practice``.
+
+Ordinances and statutes (a document with ``第N条`` lines) are cut by :mod:`kensaku.ingest.segment.ordinance`
+instead, which reuses :func:`visible_lines`.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import re
 from pathlib import PurePath
 
 from kensaku.config import DEFAULTS
-from kensaku.ingest.headings import MD_HEADING, Heading, line_heading
+from kensaku.ingest.headings import MD_HEADING, Heading, item_number, line_heading
 from kensaku.ingest.models import Document, Finding, Kind
 from kensaku.ingest.normalize import clean_text, has_text, join_lines
 from kensaku.ingest.segment.draft import Draft, finish_findings
@@ -32,11 +37,16 @@ _IMAGE_ONLY = re.compile(r"^\s*!\[[^\]]*\]\([^)]*\)\s*$")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _COMMENT = re.compile(r"<!--.*?-->")
 _LESSON = re.compile(r"知見|課題|教訓|lessons?\b", re.IGNORECASE)
-# ASCII markers and `・` are dropped from the text; circled numbers (①) are kept, they read as part of the text.
-_BULLET = re.compile(r"^\s*(?:[-*+]\s+|[・•○]\s*|[0-9０-９]+(?:[)）]|[.．]\s)\s*(?=\S)|(?=[①-⑳]))")
+# ASCII markers and `・` are dropped from the text; circled numbers (①) and `(1)` are kept, they read as part of the
+# text (`第2条第1号` is cited by that number).
+_BULLET = re.compile(
+    r"^\s*(?:[-*+]\s+|[・•○]\s*|[0-9０-９]+(?:[)）]|[.．]\s)\s*(?=\S)|(?=[①-⑳])|(?=[（(][0-9０-９]+[）)]))"
+)
+# Heading ranks of the numbered styles that are list items when lines numbered alike stand next to each other.
+_LISTABLE_RANKS = (30, 50)
 
 
-def _visible_lines(lines: tuple[str, ...]) -> list[str]:
+def visible_lines(lines: tuple[str, ...]) -> list[str]:
     """Lines with front matter, code fences and HTML comments blanked out (numbering is kept)."""
     out = list(lines)
     start = 0
@@ -68,7 +78,7 @@ class _Generic:
     """Walks visible lines with a heading stack and emits drafts."""
 
     def __init__(self, doc: Document) -> None:
-        self.lines = _visible_lines(doc.lines)
+        self.lines = visible_lines(doc.lines)
         self.stack: list[Heading] = []
         self.drafts: list[Draft] = []
         self.title_heading: int | None = self._title_line()
@@ -82,7 +92,22 @@ class _Generic:
     def _heading_at(self, i: int) -> Heading | None:
         prev = self.lines[i - 1] if i > 0 else ""
         nxt = self.lines[i + 1] if i + 1 < len(self.lines) else ""
-        return line_heading(self.lines[i], prev, nxt)
+        heading = line_heading(self.lines[i], prev, nxt)
+        if heading is not None and heading.rank in _LISTABLE_RANKS and self._in_run(i):
+            return None
+        return heading
+
+    def _in_run(self, i: int) -> bool:
+        """True when the nearest non-blank line before (after) line ``i`` has the number before (after) it in the
+        same style: ``(1)`` then ``(2)`` is a list; ``(2)`` then a heading ``（1）`` is not."""
+        mine = item_number(self.lines[i])
+        if mine is None:
+            return False
+        style, number = mine
+        before = next((j for j in range(i - 1, -1, -1) if clean_text(self.lines[j])), None)
+        after = next((j for j in range(i + 1, len(self.lines)) if clean_text(self.lines[j])), None)
+        near = ((before, number - 1), (after, number + 1))
+        return any(j is not None and item_number(self.lines[j]) == (style, n) for j, n in near)
 
     def _is_plain(self, i: int) -> bool:
         line = self.lines[i]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kensaku.index.tokenizer import Tokenizer, TokenizerConfig, normalize_key
+from kensaku.index.tokenizer import TOKENIZER_VERSION, Tokenizer, TokenizerConfig, has_word_char, normalize_key
 
 # (input, expected terms with the default lemma form)
 LEMMA_TESTS = [
@@ -80,3 +80,48 @@ def test_config_round_trip_and_unknown_form() -> None:
 def test_dictionary_version_is_reported(tokenizer: Tokenizer) -> None:
     assert tokenizer.dictionary["package"] == "unidic-lite"
     assert tokenizer.dictionary["version"] == "1.0.8"
+
+
+# Kanji outside the BMP (Extension B and later), which unidic-lite tags as symbols (補助記号): kept as words.
+NON_BMP_TESTS = [
+    ("𩸽の開き", ["𩸽", "開き"]),  # ほっけ, U+29E3D
+    ("𠮷野家", ["𠮷", "ノエ"]),  # つちよし, U+20BB7 (野家 is cut and read as a name by UniDic)
+    ("部下を𠮟る", ["部下", "𠮟"]),  # しかる, U+20B9F: the 常用漢字 form since 2010
+    ("𠀋", ["𠀋"]),  # U+2000B, alone
+    ("・・・※――", []),  # real symbols are still dropped
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), NON_BMP_TESTS)
+def test_non_bmp_kanji_are_words(tokenizer: Tokenizer, text: str, expected: list[str]) -> None:
+    assert tokenizer.tokenize(text) == expected
+
+
+def test_version_1_tokenizer_still_drops_them_for_indexes_built_by_it() -> None:
+    """An index built before version 2 is queried as it was built (𩸽 is not in its vocabulary)."""
+    old = TokenizerConfig.from_dict({"form": "lemma"})  # a manifest without a version
+    assert old.version == 1 and TokenizerConfig().version == TOKENIZER_VERSION == 2
+    assert Tokenizer(old).tokenize("𩸽の開き") == ["開き"]
+
+
+@pytest.mark.parametrize(
+    ("char", "expected"),
+    [
+        *[("𩸽", True), ("𠮷", True), ("﨑", True), ("\U0002f800", True), ("㐂", True), ("ほ", True), ("ヶ", True)],
+        *[("・", False), ("ー", False), ("※", False), ("〜", False), ("a", False), ("1", False)],
+    ],
+)
+def test_has_word_char(char: str, expected: bool) -> None:
+    assert has_word_char(char) is expected
+
+
+def test_bm25_finds_non_bmp_kanji_and_query_and_index_agree(tokenizer: Tokenizer) -> None:
+    from kensaku import Index
+    from tests.support import KeywordEmbedder
+
+    texts = ["𩸽の開きを焼いて食べた。", "𠮷野家で牛丼を食べた。", "鯖の味噌煮を作った。", "上司に𠮟られた。"]
+    index = Index.from_texts(texts, embedder=KeywordEmbedder())
+    for query, expected in [("𩸽", texts[0]), ("𩸽の開き", texts[0]), ("𠮷", texts[1]), ("𠮟る", texts[3])]:
+        hits = index.search(query, k=2, mode="bm25")
+        assert hits[0].finding.text == expected, query
+        assert set(tokenizer.tokenize(query)) <= set(tokenizer.tokenize(expected))

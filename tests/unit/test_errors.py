@@ -12,6 +12,8 @@ from kensaku.errors import (
     FindingNotFoundError,
     InputError,
     KensakuError,
+    NoSearchableWordsError,
+    NothingToIndexError,
     QueryError,
     SourceNotFoundError,
 )
@@ -34,6 +36,11 @@ ERRORS = [
         FindingNotFoundError("no finding with id 'x'", "ids look like 'doc:L1'"),
         KeyError,
         "no finding with id 'x'; ids look like 'doc:L1'",
+    ),
+    (
+        NoSearchableWordsError("none of the 2 finding(s) has a searchable word (「・・・」「※」)", "index text"),
+        ValueError,
+        "none of the 2 finding(s) has a searchable word (「・・・」「※」); index text",
     ),
 ]
 
@@ -79,3 +86,22 @@ def test_cli_lets_a_bug_show_as_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(kensaku.cli.COMMANDS, "info", broken)
     with pytest.raises(ValueError, match="programming error"):
         kensaku.cli.main(["info"])
+
+
+def test_nothing_to_index_carries_each_files_reason_and_the_cli_prints_them(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    problems = [("資料/空.txt", "file is 0 bytes"), ("資料/見出し.md", "has headings but no body text")]
+    error = NothingToIndexError("no findings to index: 1 of 2 file(s) could not be read", "fix the files", problems)
+    assert error.problems == tuple(problems) and str(error).endswith("; fix the files")
+
+    def refuse(args: object) -> int:
+        raise error
+
+    monkeypatch.setitem(kensaku.cli.COMMANDS, "info", refuse)
+    assert kensaku.cli.main(["info"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "kensaku: 資料/空.txt: file is 0 bytes",
+        "kensaku: 資料/見出し.md: has headings but no body text",
+        "kensaku: error: no findings to index: 1 of 2 file(s) could not be read; fix the files",
+    ]

@@ -195,6 +195,25 @@ def test_numbered_list_lines_are_bullets_not_headings(tmp_path: Path) -> None:
     ]
 
 
+def test_run_of_parenthesized_numbers_is_a_list_not_headings(tmp_path: Path) -> None:
+    """`(1)` `(2)` lines next to each other (blank lines between, as the HTML reader writes them) are items; a
+    `（1）` line after `(2)` starts a new numbering and stays a heading."""
+    lines = (
+        "■ 表彰の対象",
+        "(1) 社会福祉の増進に寄与した者",
+        "(2) 産業の振興発展に貢献した者",
+        "（1）庁内体制",
+        "体制を作った。",
+    )
+    text = "\n\n".join(lines) + "\n"
+    findings = segment(read_document(write(tmp_path, "list.txt", text)))
+    assert [(f.line_start, f.heading, f.text) for f in findings] == [
+        (3, "表彰の対象", "(1) 社会福祉の増進に寄与した者"),
+        (5, "表彰の対象", "(2) 産業の振興発展に貢献した者"),
+        (9, "（1）庁内体制", "体制を作った。"),
+    ]
+
+
 def test_symbol_heading_nests_under_markdown(tmp_path: Path) -> None:
     text = "# 報告\n\n## 概要\n\n■ 知見\n\n- 早期の合意形成が重要である。\n\n# 付録\n\n本文です。\n"
     findings = segment(read_document(write(tmp_path, "nest.md", text)))

@@ -126,7 +126,8 @@ def test_japanese_path_with_spaces(tmp_path: Path) -> None:
     [finding] = result.findings
     assert finding.id == "加賀市 メモ:L3"
     assert finding.document == "加賀市 メモ.txt"
-    assert finding.citation == "加賀市 メモ.txt｜推進体制｜L3"
+    assert finding.citation == "加賀市 メモ.txt｜加賀市｜推進体制｜L3"
+    assert finding.municipality == "加賀市"  # from the file name
     assert result.sources == [
         SourceInfo(
             name="加賀市 メモ.txt",

@@ -353,3 +353,92 @@ def test_document_without_text(tmp_path: Path, content: str) -> None:
     path = tmp_path / "空.docx"
     with pytest.raises(ReadError, match="contains no text to index"):
         read(_save(d, path), path)
+
+
+def _custom_styles(tmp_path: Path) -> tuple[bytes, Path]:
+    """Headings in custom styles without an outline level, as many Japanese templates have them.
+
+    No public DOCX with Japanese custom heading styles was found to use as a fixture, so this one is written with
+    python-docx: 「章タイトル」 (based on Normal, bold 14 pt), 「節見出し」, and 「報告書の章」, based on 章タイトル.
+    """
+    from docx.shared import Pt
+
+    d = docx.Document()
+    chapter = d.styles.add_style("章タイトル", WD_STYLE_TYPE.PARAGRAPH)
+    chapter.base_style = d.styles["Normal"]
+    chapter.font.bold, chapter.font.size = True, Pt(14)
+    d.styles.add_style("節見出し", WD_STYLE_TYPE.PARAGRAPH).base_style = d.styles["Normal"]
+    d.styles.add_style("報告書の章", WD_STYLE_TYPE.PARAGRAPH).base_style = chapter
+    d.styles.add_style("文章本文", WD_STYLE_TYPE.PARAGRAPH).base_style = d.styles["Normal"]
+    d.add_paragraph("第1章 推進体制", style="章タイトル")  # ¶1
+    d.add_paragraph("庁内体制", style="節見出し")  # ¶2
+    d.add_paragraph("CDOを外部から任用した。", style="文章本文")  # ¶3: 章 inside 文章 is no chapter
+    d.add_paragraph("第2章 費用負担", style="報告書の章")  # ¶4
+    d.add_paragraph("国の補助金を活用した。")  # ¶5
+    path = tmp_path / "様式.docx"
+    return _save(d, path), path
+
+
+def test_custom_heading_styles_by_name_and_base_style(tmp_path: Path) -> None:
+    data, path = _custom_styles(tmp_path)
+    doc = read(data, path)
+    assert [line for line in doc.lines if line] == [
+        "# 第1章 推進体制",
+        "## 庁内体制",
+        "CDOを外部から任用した。",
+        "# 第2章 費用負担",
+        "国の補助金を活用した。",
+    ]
+    rows = [(f.id, f.chapter, f.section, f.text) for f in segment(doc)]
+    assert rows == [
+        ("様式:P3", "第1章 推進体制", "庁内体制", "CDOを外部から任用した。"),
+        ("様式:P5", "第2章 費用負担", "", "国の補助金を活用した。"),
+    ]
+
+
+def _formatted(tmp_path: Path, *, all_bold: bool = False) -> tuple[bytes, Path]:
+    """Headings made by direct formatting only (Normal style): bold 16 pt, bold body size, and bold inside body."""
+    from docx.shared import Pt
+
+    d = docx.Document()
+
+    def para(text: str, *, bold: bool = False, size: float | None = None) -> None:
+        run = d.add_paragraph().add_run(text)
+        run.bold = bold or all_bold
+        if size:
+            run.font.size = Pt(size)
+
+    para("第1章 推進体制", bold=True, size=16)  # ¶1: larger and bold, a less emphasized line follows
+    para("庁内体制", bold=True)  # ¶2: bold at body size, body text follows
+    p = d.add_paragraph("首長の")  # ¶3: a bold phrase inside a sentence
+    p.add_run("リーダーシップ").bold = True
+    p.add_run("のもとで体制を作った。")
+    para("若手職員を集めた。", bold=True)  # ¶4: a bold sentence (。) is body text
+    para("第2章 費用負担", bold=True, size=16)  # ¶5
+    para("国の補助金を活用した。")  # ¶6
+    para("以上", bold=True)  # ¶7: bold, but no body text follows
+    path = tmp_path / "書式.docx"
+    return _save(d, path), path
+
+
+def test_headings_by_formatting(tmp_path: Path) -> None:
+    data, path = _formatted(tmp_path)
+    doc = read(data, path)
+    assert [line for line in doc.lines if line] == [
+        "# 第1章 推進体制",
+        "## 庁内体制",
+        "首長のリーダーシップのもとで体制を作った。",
+        "若手職員を集めた。",
+        "# 第2章 費用負担",
+        "国の補助金を活用した。",
+        "以上",
+    ]
+    first = segment(doc)[0]
+    assert (first.chapter, first.section, first.text) == ("第1章 推進体制", "庁内体制", doc.lines[4])
+
+
+def test_bold_everywhere_is_no_heading_but_larger_text_is(tmp_path: Path) -> None:
+    """When the body itself is bold, only the larger lines stand out as headings."""
+    data, path = _formatted(tmp_path, all_bold=True)
+    headings = [line for line in read(data, path).lines if line.startswith("#")]
+    assert headings == ["# 第1章 推進体制", "# 第2章 費用負担"]

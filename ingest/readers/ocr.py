@@ -1,0 +1,140 @@
+"""OCR for PDF pages without a usable text layer: Tesseract's Japanese models on the page rendered by PDFium.
+
+Tesseract is an optional system program (Debian: ``tesseract-ocr tesseract-ocr-jpn tesseract-ocr-jpn-vert``); when it
+or its ``jpn`` model is missing, :func:`ocr_available` is false and the PDF reader only reports such pages. Search
+never needs it.
+
+A page is rendered at 300 dpi in grey and read with ``-l jpn`` (horizontal text, the fast common case). When the
+mean word confidence stays under 60 — vertical text read as horizontal scores about 20, horizontal text about 90 — it
+is read again with ``-l jpn+jpn_vert`` (Tesseract then finds vertical blocks itself) and the more confident reading is
+kept. Words are joined without spaces between Japanese characters (the vertical model puts spaces between words).
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kensaku.errors import KensakuError
+
+if TYPE_CHECKING:
+    from pypdfium2 import PdfPage
+
+
+OCR_DPI = 300
+RETRY_BELOW_CONFIDENCE = 60.0
+TIMEOUT_S = 180
+HORIZONTAL = "jpn"
+BOTH = "jpn+jpn_vert"
+
+
+class OcrError(KensakuError, RuntimeError):
+    """Tesseract failed on a page (it crashed, timed out or printed nothing readable)."""
+
+
+@dataclass(frozen=True)
+class OcrText:
+    """What Tesseract read on one page: lines, the models used and the mean word confidence (0–100)."""
+
+    lines: tuple[str, ...]
+    languages: str
+    confidence: float
+
+
+@functools.cache
+def _languages() -> frozenset[str]:
+    """The models the installed Tesseract has (empty without Tesseract)."""
+    exe = shutil.which("tesseract")
+    if exe is None:
+        return frozenset()
+    try:
+        out = subprocess.run([exe, "--list-langs"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(line.strip() for line in out.stdout.splitlines()[1:] if line.strip())
+
+
+def ocr_available() -> bool:
+    """True when Tesseract with its Japanese model (``jpn``) is installed."""
+    return HORIZONTAL in _languages()
+
+
+def ocr_page(page: PdfPage) -> OcrText:
+    """Read one pypdfium2 page with Tesseract (see the module docstring).
+
+    Args:
+        page: A ``pypdfium2.PdfPage``.
+
+    Returns:
+        The lines read, the models used and their mean word confidence.
+
+    Raises:
+        OcrError: Tesseract is missing, failed or timed out.
+    """
+    if not ocr_available():
+        raise OcrError("Tesseract with the Japanese model is not installed", "apt install tesseract-ocr-jpn")
+    image = page.render(scale=OCR_DPI / 72, grayscale=True).to_pil()
+    with tempfile.TemporaryDirectory(prefix="kensaku-ocr-") as tmp:
+        png = Path(tmp) / "page.png"
+        image.save(png)
+        best = _tesseract(png, HORIZONTAL)
+        if best.confidence < RETRY_BELOW_CONFIDENCE and "jpn_vert" in _languages():
+            both = _tesseract(png, BOTH)
+            best = both if both.confidence > best.confidence else best
+    return best
+
+
+def _tesseract(png: Path, languages: str) -> OcrText:
+    """Run Tesseract on ``png`` and parse its TSV output into lines."""
+    exe = shutil.which("tesseract") or "tesseract"
+    command = [exe, str(png), "stdout", "-l", languages, "--psm", "3", "tsv"]
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise OcrError(f"Tesseract took over {TIMEOUT_S} s on one page", "split the PDF or pass --no-ocr") from exc
+    except OSError as exc:
+        raise OcrError(f"Tesseract could not be started ({exc.strerror})", "check the tesseract-ocr install") from exc
+    if out.returncode != 0:
+        reason = (out.stderr.strip().splitlines() or ["no message"])[-1]
+        raise OcrError(f"Tesseract failed ({reason})", "check the tesseract-ocr install or pass --no-ocr")
+    return _parse_tsv(out.stdout, languages)
+
+
+def _parse_tsv(tsv: str, languages: str) -> OcrText:
+    """Lines (words grouped by block, paragraph and line) and the mean confidence of the words."""
+    lines: dict[tuple[str, str, str], list[str]] = {}
+    confidences: list[float] = []
+    for row in tsv.splitlines()[1:]:
+        cells = row.split("\t")
+        if len(cells) < 12 or not cells[11].strip():
+            continue
+        confidence = float(cells[10])
+        if confidence < 0:
+            continue
+        confidences.append(confidence)
+        lines.setdefault((cells[2], cells[3], cells[4]), []).append(cells[11].strip())
+    texts = tuple(_join_words(words) for words in lines.values())
+    mean = sum(confidences) / len(confidences) if confidences else 0.0
+    return OcrText(texts, languages, mean)
+
+
+def _wide(ch: str) -> bool:
+    code = ord(ch)
+    return 0x3000 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0xFF01 <= code <= 0xFF60 or code >= 0x20000
+
+
+def _join_words(words: list[str]) -> str:
+    """Words joined by a space, except between two Japanese characters.
+
+    >>> _join_words(["わた", "くし", "と", "ABC", "def", "。"])
+    'わたくしとABC def。'
+    """
+    out = words[0]
+    for word in words[1:]:
+        out += word if _wide(out[-1]) or _wide(word[0]) else " " + word
+    return out
