@@ -2,43 +2,71 @@
 
 A Japanese text layer that went wrong does not look like Japanese: fonts without a usable Unicode map come out as
 characters from scripts nobody writes in a Japanese report (``ABC ͍͋͏͓͑ 123``, ``ಘΒΕͨ୯ޠ``, a lone ``ɹ``),
-private-use code points or U+FFFD. :func:`junk_line` flags a line when such characters are
+private-use code points or U+FFFD. :func:`junk_line` counts two kinds of characters:
 
-* 3 or more, or
-* 20 % or more of its non-space characters (a lone ``ɹ``),
+* never text in a Japanese document: C1 controls, IPA and modifier letters, combining marks, private use, U+FFFD;
+* letters of other scripts (Greek, Cyrillic, Arabic, Hebrew, Thaana, the Indic scripts, Thai, Myanmar, Yi, …).
 
-except that Greek alone, as used for symbols (``μm``, ``α波``, ``Δ``), needs 3 or more letters *and* 30 % of the line,
-or a line of nothing but 2 or more Greek letters.
-Counted: C1 controls, IPA and modifier letters, combining marks, Greek and Coptic, Cyrillic, Armenian, Hebrew,
-Arabic, Syriac, Thaana, N'Ko, the Indic scripts, Thai, Lao, Tibetan, Myanmar, Georgian, Ethiopic … (U+0E00–U+10FF,
-U+1200–U+1DFF), Greek Extended, Yi, Vai, private use and the specials block. Hangul, Latin and CJK never count.
+A line is junk when those are 3 or more, or 20 % or more of its non-space characters (a lone ``ɹ``), unless they are
+all letters of *one* script: a Russian or Arabic line is real text; a misread font scatters over several scripts.
+Greek alone, as used for symbols (``μm``, ``α波``, ``Δ``), is junk only with 3 or more letters making 30 % of the
+line, or as a line of nothing but 2 or more Greek letters. Latin, Hangul, kana and kanji never count.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-_RANGES: tuple[tuple[int, int], ...] = (
-    (0x0080, 0x009F),  # C1 controls
-    (0x0250, 0x036F),  # IPA, spacing modifier letters, combining diacritical marks
-    (0x0370, 0x03FF),  # Greek and Coptic (see GREEK)
-    (0x0400, 0x08FF),  # Cyrillic … Arabic, Syriac, Thaana, N'Ko, Samaritan
-    (0x0900, 0x10FF),  # Indic scripts, Thai, Lao, Tibetan, Myanmar, Georgian
-    (0x1200, 0x1DFF),  # Ethiopic … Mongolian, Balinese, phonetic extensions, combining supplement
-    (0x1F00, 0x1FFF),  # Greek Extended
-    (0xA000, 0xA6FF),  # Yi, Lisu, Vai, Cyrillic Extended-B, Bamum
-    (0xE000, 0xF8FF),  # private use
-    (0xFFF0, 0xFFFF),  # specials: U+FFFD replacement character
-    (0xF0000, 0x10FFFF),  # supplementary private use
+# Never real text in a Japanese document: C1 controls, IPA and modifier letters, combining marks without a base,
+# private use, the specials block (U+FFFD).
+_ALWAYS: tuple[tuple[int, int], ...] = (
+    (0x0080, 0x009F),
+    (0x0250, 0x036F),
+    (0x1AB0, 0x1AFF),
+    (0x1DC0, 0x1DFF),
+    (0xE000, 0xF8FF),
+    (0xFFF0, 0xFFFF),
+    (0xF0000, 0x10FFFF),
 )
-GREEK = (0x0370, 0x03FF)
+# Scripts a misread font scatters into. One of them alone can be real text (an Arabic or Russian quotation); mixed,
+# they are mojibake. Keyed by name so that Greek and Greek Extended, or the Arabic blocks, count as one script.
+_SCRIPTS: tuple[tuple[int, int, str], ...] = (
+    (0x0370, 0x03FF, "Greek"),
+    (0x1F00, 0x1FFF, "Greek"),
+    (0x0400, 0x052F, "Cyrillic"),
+    (0x0530, 0x058F, "Armenian"),
+    (0x0590, 0x05FF, "Hebrew"),
+    (0x0600, 0x06FF, "Arabic"),
+    (0x0750, 0x077F, "Arabic"),
+    (0x08A0, 0x08FF, "Arabic"),
+    (0x0700, 0x074F, "Syriac"),
+    (0x0780, 0x07BF, "Thaana"),
+    (0x07C0, 0x07FF, "NKo"),
+    *((start, start + 0x7F, f"Indic-{start:04X}") for start in range(0x0900, 0x0E00, 0x80)),
+    (0x0E00, 0x0E7F, "Thai"),
+    (0x0E80, 0x0EFF, "Lao"),
+    (0x0F00, 0x0FFF, "Tibetan"),
+    (0x1000, 0x109F, "Myanmar"),
+    (0x10A0, 0x10FF, "Georgian"),
+    (0x1200, 0x139F, "Ethiopic"),
+    (0x13A0, 0x13FF, "Cherokee"),
+    (0x1400, 0x167F, "Canadian"),
+    (0x1680, 0x1AAF, "Other"),
+    (0x1B00, 0x1DBF, "Other"),
+    (0xA000, 0xA4CF, "Yi"),
+    (0xA4D0, 0xA6FF, "Other"),
+)
 JUNK_MIN_CHARS = 3
 JUNK_MIN_SHARE = 0.2
 GREEK_MIN_SHARE = 0.3
 
 
-def _odd(code: int) -> bool:
-    return any(first <= code <= last for first, last in _RANGES)
+def _always(code: int) -> bool:
+    return any(first <= code <= last for first, last in _ALWAYS)
+
+
+def _script(code: int) -> str:
+    return next((name for first, last, name in _SCRIPTS if first <= code <= last), "")
 
 
 def junk_line(line: str) -> bool:
@@ -54,16 +82,22 @@ def junk_line(line: str) -> bool:
     [True, True, True, True]
     >>> [junk_line(s) for s in ["粒径は10μmとした。", "α波とβ波を測る。", "𠮟る", "Café と 한국어", "Δ"]]
     [False, False, False, False, False]
+    >>> [junk_line(s) for s in ["Привет, мир", "مرحبا بالعالم", "ΑΒΓ"]]
+    [False, False, True]
     """
     codes = [ord(ch) for ch in line if not ch.isspace()]
-    odd = [code for code in codes if _odd(code)]
+    always = sum(1 for code in codes if _always(code))
+    scripts = [name for name in map(_script, codes) if name]
+    odd = always + len(scripts)
     if not odd:
         return False
-    share = len(odd) / len(codes)
-    if all(GREEK[0] <= code <= GREEK[1] for code in odd):
+    share = odd / len(codes)
+    if not always and len(set(scripts)) == 1:
+        if scripts[0] != "Greek":
+            return False  # one script alone is real text (an Arabic or Russian line), not a misread font
         # Symbols (``μm``, ``α波``) are kept; a line of Greek letters only (``ΒΕ``) is mojibake.
-        return (len(odd) >= JUNK_MIN_CHARS and share >= GREEK_MIN_SHARE) or (share == 1.0 and len(odd) > 1)
-    return len(odd) >= JUNK_MIN_CHARS or share >= JUNK_MIN_SHARE
+        return (odd >= JUNK_MIN_CHARS and share >= GREEK_MIN_SHARE) or (share == 1.0 and odd > 1)
+    return odd >= JUNK_MIN_CHARS or share >= JUNK_MIN_SHARE
 
 
 def drop_junk(lines: Iterable[str]) -> tuple[list[str], int]:

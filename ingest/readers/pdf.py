@@ -32,7 +32,7 @@ from kensaku.ingest.models import Document
 from kensaku.ingest.normalize import clean_text, has_text
 from kensaku.ingest.readers.base import ReadError, new_document
 from kensaku.ingest.readers.compat import CID_RUN, cid_share, fix_compat_chars, garbled_share
-from kensaku.ingest.readers.junk import drop_junk
+from kensaku.ingest.readers.junk import drop_junk, junk_line
 from kensaku.ingest.readers.ocr import OcrError, ocr_available, ocr_page
 from kensaku.ingest.readers.pdfblocks import body_lines, render, strip_running
 from kensaku.ingest.readers.pdfmeta import meta_title, page_labels
@@ -105,7 +105,7 @@ def read(data: bytes, path: Path, *, ocr: bool = True) -> Document:
         pdf.close()
     problems = [problem for page in pages for problem in page.problems]
     texts = [list(page.lines) for page in pages]
-    readable = sum(1 for lines in texts if lines)
+    readable = sum(1 for lines in texts if any(lines))
     if not readable:
         raise ReadError(_no_text_reason([p.kind for p in pages], hint))
     if readable < READABLE_MIN_SHARE * len(pages):
@@ -162,8 +162,11 @@ def _read_page(page: PdfPage, number: int, hint: str) -> _Page:
         return _Page((), (_FAILED.format(number, _cause(exc)),), "failed")
     lines = [clean_text(fix_compat_chars(line)) for line in text.lines]
     joined = "\n".join(lines)
-    kept, junk = drop_junk(line for line in (clean_text(CID_RUN.sub("", s)) for s in lines) if line)
-    kind, why = _unusable(joined, len(kept), junk, text.unmapped, text.chars + text.unmapped)
+    texts = [line for line in (clean_text(CID_RUN.sub("", s)) for s in lines) if line]
+    # A junk line is blanked, not removed: it is still a line of the page, so later lines keep their numbers.
+    kept = ["" if junk_line(line) else line for line in texts]
+    junk = kept.count("")
+    kind, why = _unusable(joined, len(texts) - junk, junk, text.unmapped, text.chars + text.unmapped)
     if not kind:
         return _Page(tuple(kept), (_JUNK_LINES.format(number, junk),) if junk else ())
     if hint:

@@ -137,15 +137,17 @@ def _typical(widths: Sequence[int]) -> float | None:
 
 
 def body_lines(pages: Sequence[Sequence[str]]) -> list[Line]:
-    """Number the lines of each page and attach the typical width (pages under 6 lines: the median page's)."""
-    widths = [[_width(t) for t in texts] for texts in pages]
+    """Number the lines of each page and attach the typical width (pages under 6 lines: the median page's).
+
+    An empty line (a line the reader left out, e.g. mojibake) is counted but not kept.
+    """
+    widths = [[_width(t) for t in texts if t] for texts in pages]
     known = sorted(w for w in map(_typical, widths) if w is not None)
     fallback = known[len(known) // 2] if known else _typical([w for page in widths for w in page])
     body: list[Line] = []
     for number, (texts, page_widths) in enumerate(zip(pages, widths, strict=True), 1):
         typical = _typical(page_widths) or fallback
-        lines = zip(texts, page_widths, strict=True)
-        body += [Line(t, number, i, w, typical) for i, (t, w) in enumerate(lines, 1)]
+        body += [Line(t, number, i, _width(t), typical) for i, t in enumerate(texts, 1) if t]
     return body
 
 

@@ -1,8 +1,6 @@
 """HTML reader (lxml.html): the main content of a web page as :class:`Block` values cited by source line.
 
-* Decoding: a BOM wins, then valid UTF-8, then the ``<meta charset>`` / ``http-equiv`` content type (``Shift_JIS``
-  read as CP932, as browsers do), then detection (charset-normalizer's guess, strict CP932 or strict EUC-JP,
-  whichever yields the most kana: charset-normalizer alone takes short EUC-JP pages for Korean).
+* Decoding, parsing and the source line of each text: :mod:`kensaku.ingest.readers.htmlsource`.
 * Boilerplate is dropped: script/style/template/svg/iframe and similar, ``nav``, ``aside``, ``footer``, a site
   ``header`` (not one inside ``article``/``section``/``main``), search forms, hidden elements, ARIA roles
   navigation/banner/contentinfo/complementary/search, and elements whose class or id names a menu, breadcrumb
@@ -10,14 +8,21 @@
   the only ``<article>``, else the body.
 * Structure: ``h1``–``h6`` are headings; ``p``, ``div`` text, ``blockquote``, ``pre`` and ``dd`` are paragraphs;
   ``li`` are list items; ``dt`` + ``dd`` read ``dt: dd``; data tables give one block per row (see
-  :func:`kensaku.ingest.readers.base.table_texts`), layout tables are read as text. ``<br>`` and source line breaks are
-  joined like a browser does (nothing between full-width characters); ruby keeps its base text only.
-* ``Document.origins`` is the source line of each block's start tag (``L88`` is line 88 of the file).
+  :func:`kensaku.ingest.readers.base.table_texts`), layout tables are read as text. Source line breaks are joined
+  like a browser does (nothing between full-width characters); ruby keeps its base text only.
+* ``<br>`` in a paragraph or list item: each piece is its own line, and consecutive pieces stay one paragraph, so
+  one finding, as lines of a text file do (a ``<br>`` inside a sentence, ``市民参画の<br>推進``, joins without a
+  space); a blank piece (``<br><br>``) starts a new paragraph. In headings, table cells and ``dd`` a ``<br>`` is
+  joined like a source line break.
+* Citations: ``Document.origins`` is the source line where each line's text starts (``L88`` is line 88 of the
+  file), so a ``<br>`` piece is cited at its own line and a finding spans exactly the lines its text came from
+  (``L405–407``).
+* Main content: trafilatura decides which blocks are main content (:mod:`kensaku.ingest.readers.mainpart`); when
+  it keeps none, the hand-made rules above decide alone.
 """
 
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,26 +32,16 @@ from kensaku.config import DEFAULTS, MB
 from kensaku.ingest.models import Document
 from kensaku.ingest.normalize import clean_text
 from kensaku.ingest.readers.base import Block, Cell, ReadError, join_breaks, new_document, render_blocks, table_texts
+from kensaku.ingest.readers.htmlsource import decode_html as _decode
+from kensaku.ingest.readers.htmlsource import lead_breaks, parse_html, source_line, tail_line, text_line
+from kensaku.ingest.readers.mainpart import Part, main_text, probe, select
 
 SUFFIXES: tuple[str, ...] = (".html", ".htm")
 MAX_BYTES: int = DEFAULTS.max_text_mb * MB
 
 Element = Any  # lxml ships no type information
 
-_MAX_SOURCELINE = 65535  # libxml2's HTML parser stops counting lines here
-_LINE_ATTR = "data-kensaku-line"
 _SEP = "\x00"  # block boundary inside flattened text; NUL cannot occur in parsed text
-_META_CHARSET = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
-_XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
-_START_TAG = re.compile(r"<[A-Za-z][A-Za-z0-9:-]*")
-_KANA = re.compile("[\u3041-\u30ff]")
-_ODD = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd\ue000-\uf8ff]")
-_SAMPLE = 200_000
-_ALIASES = {
-    **dict.fromkeys(("shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "csshiftjis", "windows-31j"), "cp932"),
-    **dict.fromkeys(("euc-jp", "x-euc-jp", "cseucpkdfmtjapanese"), "euc_jp"),
-    **dict.fromkeys(("iso-8859-1", "latin1", "us-ascii", "ascii"), "cp1252"),
-}
 _DROP_TAGS = frozenset(
     "head script style noscript template svg math iframe frame frameset object embed canvas video audio map nav aside "
     "footer button select textarea input dialog".split()
@@ -77,96 +72,6 @@ def _tag(el: Element) -> str:
     return el.tag.lower() if isinstance(el.tag, str) else ""
 
 
-def _codec(label: str) -> str | None:
-    """The Python codec for an HTML charset label (as browsers map them), or ``None`` if unknown."""
-    label = label.strip().lower()
-    try:
-        name = codecs.lookup(_ALIASES.get(label, label)).name
-    except LookupError:
-        return None
-    return "utf-8" if name.startswith(("utf-16", "utf-32")) else name  # an ASCII-readable meta cannot be UTF-16
-
-
-def _detect(data: bytes) -> str | None:
-    """Decode undeclared, non-UTF-8 bytes: charset-normalizer's guess or CP932/EUC-JP, whichever has more kana."""
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data[: 4 * _SAMPLE]).best()
-    candidates = [] if best is None else [str(best.encoding)]
-    texts: list[str] = []
-    for codec in [*candidates, "cp932", "euc_jp"]:
-        try:
-            texts.append(data.decode(codec))
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return max(texts, key=lambda t: len(_KANA.findall(t[:_SAMPLE])), default=None)
-
-
-def _strict(data: bytes, codec: str | None) -> str | None:
-    """``data`` decoded strictly with ``codec``, or ``None``."""
-    try:
-        return data.decode(codec) if codec else None
-    except UnicodeDecodeError:
-        return None
-
-
-def _decode(data: bytes) -> str:
-    """The page's text (see the module docstring for the order); raises :class:`ReadError` for binary data."""
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
-        if data.startswith(bom):
-            return data.decode(codec, errors="replace").lstrip("\ufeff")
-    if b"\x00" in data:
-        raise ReadError("is binary data (it contains NUL bytes), not an HTML page; save the page as HTML text.")
-    meta = _META_CHARSET.search(data[:4096])
-    declared = _codec(meta.group(1).decode("ascii")) if meta else None
-    # Valid UTF-8 wins over a declaration: a wrong strict UTF-8 decode is practically impossible, while pages moved
-    # to UTF-8 often keep their old <meta charset="Shift_JIS">.
-    text = _strict(data, "utf-8") or _strict(data, declared) or _detect(data)  # non-empty data: no "" results
-    if text is None:
-        if not declared:
-            raise ReadError("has an unknown character encoding and is not an HTML page; re-save it as UTF-8.")
-        text = data.decode(declared, errors="replace")
-    sample = text[:_SAMPLE]
-    if len(_ODD.findall(sample)) > max(3, len(sample) // 100):
-        raise ReadError("looks like binary data, not an HTML page (too many control characters); save it as HTML.")
-    return text
-
-
-def _mark_lines(text: str) -> str:
-    """Write each start tag's line into an attribute, for pages longer than libxml2 counts lines."""
-    out: list[str] = []
-    pos, line = 0, 1
-    for m in _START_TAG.finditer(text):
-        line += text.count("\n", pos, m.start())
-        out += [text[pos : m.end()], f' {_LINE_ATTR}="{line}"']
-        pos = m.end()
-    return "".join([*out, text[pos:]])
-
-
-def _parse(text: str) -> tuple[Element, list[str]]:
-    """Parse with lxml.html (line numbers kept equal to the file's); also returns problems to report."""
-    import lxml.etree
-    import lxml.html
-
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _XML_DECLARATION.sub(lambda m: "\n" * m.group().count("\n"), text)
-    if text.count("\n") >= _MAX_SOURCELINE:
-        text = _mark_lines(text)
-    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True)
-    try:
-        root = lxml.html.document_fromstring(text, parser=parser)
-    except (lxml.etree.ParserError, ValueError) as exc:
-        raise ReadError(f"cannot be parsed as HTML ({exc}); check that it is a web page saved as HTML.") from exc
-    if any("Excessive depth" in str(e.message) for e in parser.error_log):
-        return root, ["elements are nested more than 256 deep; the text after that point was not read"]
-    return root, []
-
-
-def _line(el: Element) -> int:
-    marked = el.get(_LINE_ATTR)
-    return int(marked) if marked else int(el.sourceline or 1)
-
-
 def _is_boilerplate(el: Element) -> bool:
     """True for an element that is navigation, page chrome, a form control or hidden (see the module docstring)."""
     tag = _tag(el)
@@ -194,21 +99,52 @@ def _content(root: Element) -> list[Element]:
     return [*candidates, body if body is not None else root]
 
 
-def _text_into(el: Element, parts: list[str]) -> None:
-    """Append the text of ``el`` and its descendants (not its tail): ``\\n`` for ``<br>``, no ruby readings."""
+@dataclass
+class _Run:
+    """Inline text collected in document order and cut at ``<br>`` into pieces, each with the source line where its
+    visible text starts (``None`` while it has none)."""
+
+    pieces: list[list[str]] = field(default_factory=lambda: [[]])
+    lines: list[int | None] = field(default_factory=lambda: [None])
+
+    def text(self, el: Element, *, tail: bool = False) -> None:
+        """Append the text (or the tail) of ``el``."""
+        text = (el.tail if tail else el.text) or ""
+        self.pieces[-1].append(text)
+        if self.lines[-1] is None and text.strip():
+            self.lines[-1] = tail_line(el) if tail else source_line(el) + lead_breaks(text)
+
+    def cut(self) -> None:
+        """Start a new piece (a ``<br>``)."""
+        self.pieces.append([])
+        self.lines.append(None)
+
+    def texts(self) -> list[tuple[str, int | None]]:
+        """Each piece's flattened text (see :func:`_finish`) and line; ``("", None)`` for a blank piece."""
+        return [(_finish(piece), line) for piece, line in zip(self.pieces, self.lines, strict=True)]
+
+    def joined(self) -> str:
+        """All pieces as one flattened text (``<br>`` joined like a source line break)."""
+        return _finish(["\n".join("".join(piece) for piece in self.pieces)])
+
+
+def _text_into(el: Element, run: _Run) -> None:
+    """Append the text of ``el`` and its descendants (not its tail) to ``run``: a cut at ``<br>``, no ruby readings."""
     tag = _tag(el)
     if tag == "br":
-        parts.append("\n")
+        run.cut()
         return
     if tag in ("rt", "rp"):
         return
     block = tag in _BLOCK_TAGS
-    parts += [_SEP if block else "", el.text or ""]
-    for child in el:
-        _text_into(child, parts)
-        parts.append(child.tail or "")
     if block:
-        parts.append(_SEP)
+        run.pieces[-1].append(_SEP)
+    run.text(el)
+    for child in el:
+        _text_into(child, run)
+        run.text(child, tail=True)
+    if block:
+        run.pieces[-1].append(_SEP)
 
 
 def _finish(parts: list[str]) -> str:
@@ -217,9 +153,21 @@ def _finish(parts: list[str]) -> str:
 
 
 def _inline_text(el: Element) -> str:
-    parts: list[str] = []
-    _text_into(el, parts)
-    return _finish(parts)
+    """The text of ``el`` on one line (``<br>`` joined like a source line break)."""
+    run = _Run()
+    _text_into(el, run)
+    return run.joined()
+
+
+def _paragraphs(run: _Run) -> list[list[tuple[str, int]]]:
+    """The run's pieces grouped into paragraphs: a blank piece (``<br><br>``) ends one, as a blank line would."""
+    paragraphs: list[list[tuple[str, int]]] = [[]]
+    for text, line in run.texts():
+        if text and line is not None:
+            paragraphs[-1].append((text, line))
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    return [p for p in paragraphs if p]
 
 
 def _is_block(el: Element, tag: str) -> bool:
@@ -229,25 +177,13 @@ def _is_block(el: Element, tag: str) -> bool:
     return tag not in _INLINE_TAGS and any(_tag(d) in _BLOCK_TAGS for d in el.iterdescendants())
 
 
-def _tail_line(el: Element) -> int | None:
-    """Estimated line where the visible tail text of ``el`` starts, or ``None`` if the tail is blank."""
-    tail = el.tail or ""
-    rest = tail.lstrip()
-    if not rest:
-        return None
-    nxt = el.getnext()
-    if nxt is not None:
-        return max(1, _line(nxt) - rest.count("\n"))
-    return _line(list(el.iter())[-1]) + tail[: len(tail) - len(rest)].count("\n")
-
-
 def _span(cell: Element, name: str, limit: int) -> int:
     m = re.match(r"\s*(\d+)", cell.get(name) or "")
     return min(max(int(m.group(1)), 1), limit) if m else 1
 
 
-def _table_rows(table: Element) -> tuple[list[list[Cell]], list[int], bool | None]:
-    """The rows on the table grid (row/column spans resolved), each row's line, and whether row 1 is a header."""
+def _table_rows(table: Element) -> tuple[list[list[Cell]], list[Element], bool | None]:
+    """The rows on the table grid (row/column spans resolved), their ``tr`` elements, and whether row 1 is a header."""
     trs = table.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
     rows: list[list[Cell]] = []
     spanned: dict[tuple[int, int], Cell] = {}
@@ -270,41 +206,53 @@ def _table_rows(table: Element) -> tuple[list[list[Cell]], list[int], bool | Non
         header = True
     elif table.xpath("boolean(.//th)"):
         header = False
-    return rows, [_line(tr) for tr in trs], header
+    return rows, trs, header
 
 
 @dataclass
 class _Walker:
-    """Turns the content element into blocks."""
+    """Turns the content element into paragraphs: blocks rendered on consecutive lines, one per ``<br>`` piece."""
 
-    blocks: list[Block] = field(default_factory=list)
+    paragraphs: list[tuple[Block, ...]] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)  # what mainpart.select compares
+    owner: list[int] = field(default_factory=list)  # the part of each paragraph
 
-    def add(self, text: str, line: int, *, level: int = 0, item: bool = False) -> None:
+    def add(self, text: str, line: int, source: Element, *, level: int = 0, item: bool = False, raw: str = "") -> None:
+        """A one-line paragraph (a heading, table row, definition) that is also its own part."""
         if text:
-            self.blocks.append(Block(text, line, level=level, item=item))
+            self.parts.append(Part(probe(raw or text), source, level))
+            self.paragraphs.append((Block(text, line, level=level, item=item),))
+            self.owner.append(len(self.parts) - 1)
+
+    def run(self, run: _Run, source: Element, *, item: bool) -> None:
+        """A run of inline content: one part; each ``<br>`` piece is a line cited at its own source line, and a
+        blank piece (``<br><br>``) starts a new paragraph (the first line of each reads as an item in a list)."""
+        paragraphs = _paragraphs(run)
+        if not paragraphs:
+            return
+        self.parts.append(Part(probe(run.joined()), source))
+        for paragraph in paragraphs:
+            self.paragraphs.append(tuple(Block(t, line, item=item and k == 0) for k, (t, line) in enumerate(paragraph)))
+            self.owner.append(len(self.parts) - 1)
 
     def walk(self, el: Element, *, item: bool = False) -> None:
-        """A container: each run of inline content is a paragraph (an item inside a list); block children recurse.
-
-        The first run is cited at the container's start tag, a later one at its first inline element or text.
-        """
-        run: list[str] = [el.text or ""]
-        line: int | None = _line(el)
+        """A container: each run of inline content is a paragraph (an item inside a list); block children recurse."""
+        run = _Run()
+        run.text(el)
         for child in el:
             tag = _tag(child)
             if _is_block(child, tag):
-                self.add(_finish(run), line or _line(el), item=item)
+                self.run(run, el, item=item)
                 self.block(child, tag, item=item)
-                run, line = [child.tail or ""], _tail_line(child)
+                run = _Run()
             else:
-                line = line or _line(child)
                 _text_into(child, run)
-                run.append(child.tail or "")
-        self.add(_finish(run), line or _line(el), item=item)
+            run.text(child, tail=True)
+        self.run(run, el, item=item)
 
     def block(self, el: Element, tag: str, *, item: bool) -> None:
         if tag in _HEADINGS:
-            self.add(_inline_text(el), _line(el), level=int(tag[1]))
+            self.add(_inline_text(el), text_line(el), el, level=int(tag[1]))
         elif tag == "dl":
             self.definitions(el)
         elif tag == "table" and not self.is_layout(el):
@@ -319,16 +267,16 @@ class _Walker:
             tag = _tag(child)
             if tag == "dt":
                 if pending:
-                    self.add(term, term_line)
-                term, term_line, pending = _inline_text(child), _line(child), True
+                    self.add(term, term_line, dl)
+                term, term_line, pending = _inline_text(child), source_line(child), True
             elif tag == "dd":
                 text = _inline_text(child)
-                self.add(f"{term}: {text}" if term and text else text, term_line if term else _line(child))
+                self.add(f"{term}: {text}" if term and text else text, term_line if term else source_line(child), child)
                 pending = False
             elif tag != "div":
                 self.block(child, tag, item=False)
         if pending:
-            self.add(term, term_line)
+            self.add(term, term_line, dl)
 
     @staticmethod
     def is_layout(table: Element) -> bool:
@@ -338,10 +286,10 @@ class _Walker:
 
     def table(self, table: Element) -> None:
         for caption in table.xpath("./caption"):
-            self.add(_inline_text(caption), _line(caption))
-        rows, lines, header = _table_rows(table)
-        for text, line in zip(table_texts(rows, header=header), lines, strict=True):
-            self.add(text, line)
+            self.add(_inline_text(caption), source_line(caption), caption)
+        rows, trs, header = _table_rows(table)
+        for text, tr in zip(table_texts(rows, header=header), trs, strict=True):
+            self.add(text, source_line(tr), tr, raw=_inline_text(tr))
 
 
 def _title(page_title: str, blocks: list[Block]) -> str:
@@ -359,22 +307,48 @@ def _title(page_title: str, blocks: list[Block]) -> str:
     return page_title or h1
 
 
-def _read_blocks(root: Element) -> list[Block]:
-    """The blocks of the first content candidate that has any (see :func:`_content`)."""
-    for candidate in _content(root):
+def _read_paragraphs(root: Element, page_title: str, *, extractor: bool) -> list[tuple[Block, ...]]:
+    """The main content's paragraphs: those of the best content candidate (see :func:`_content`) that trafilatura
+    keeps (see :mod:`~kensaku.ingest.readers.mainpart`); when it keeps none, the first candidate that has any."""
+    main = main_text(root) if extractor else ""  # before _content drops anything
+    candidates = _content(root)
+    if main:
+        walker = _Walker()
+        walker.walk(candidates[0])
+        kept = select(walker.parts, main, page_title)
+        if any(kept):
+            return [p for p, owner in zip(walker.paragraphs, walker.owner, strict=True) if kept[owner]]
+    for candidate in candidates:
         walker = _Walker()
         walker.walk(candidate)
-        if walker.blocks:
-            return walker.blocks
+        if walker.paragraphs:
+            return walker.paragraphs
     return []
 
 
-def read(data: bytes, path: Path) -> Document:
+def _render(paragraphs: list[tuple[Block, ...]]) -> tuple[list[str], list[int]]:
+    """Markdown-like lines and their origins (see :func:`render_blocks`): a paragraph's blocks on consecutive lines,
+    a blank line after each paragraph.
+
+    >>> _render([(Block("一文目。", 5), Block("二文目。", 6)), (Block("三文目。", 8, item=True),)])
+    (['一文目。', '二文目。', '', '- 三文目。', ''], [5, 6, 6, 8, 8])
+    """
+    lines: list[str] = []
+    origins: list[int] = []
+    for paragraph in paragraphs:
+        texts, where, _ = render_blocks(paragraph)  # text, blank, text, blank, …
+        lines += [*texts[0::2], ""]
+        origins += [*where[0::2], where[-1]]
+    return lines, origins
+
+
+def read(data: bytes, path: Path, *, extractor: bool = True) -> Document:
     """Read an HTML page into a document of markdown-like blocks cited by source line (``L88``).
 
     Args:
         data: The file's bytes.
         path: The file (for the name and the title fallback).
+        extractor: Let trafilatura pick the main content (``False``: the hand-made rules alone, for comparison).
 
     Returns:
         The document; its title is ``<title>`` (cut to the h1 when the h1 is one of its parts), else the first
@@ -383,15 +357,15 @@ def read(data: bytes, path: Path) -> Document:
     Raises:
         ReadError: Binary data, an unknown encoding, or no text in the main content.
     """
-    root, problems = _parse(_decode(data))
+    root, problems = parse_html(_decode(data))
     titles = root.xpath("//title[not(ancestor::svg)]")
     page_title = clean_text(titles[0].text_content()) if titles else ""
-    blocks = _read_blocks(root)
-    if not blocks:
+    paragraphs = _read_paragraphs(root, page_title, extractor=extractor)
+    if not paragraphs:
         raise ReadError(
             "has no text in its main content (after dropping menus, headers, footers and scripts); if the page is "
             "built by JavaScript, save the rendered page from the browser, or convert it to text."
         )
-    lines, origins, _ = render_blocks(blocks)
-    title = _title(page_title, blocks) or path.stem
+    lines, origins = _render(paragraphs)
+    title = _title(page_title, [block for paragraph in paragraphs for block in paragraph]) or path.stem
     return new_document(path, data, lines, title=title, origins=origins, line_unit="L", problems=problems)

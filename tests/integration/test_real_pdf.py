@@ -56,7 +56,12 @@ def test_every_japanese_character_poppler_reads_is_read(path: Path) -> None:
 def test_vertical_text_reads_in_columns_right_to_left() -> None:
     doc = read_document(FIXTURES / "pdf" / "pdfminer-jo.pdf", ocr=False)
     text = "".join(doc.lines)
-    poem = ["わたくしといふ現象は", "假定された有機交流電燈の", "ひとつの青い照明です", "（あらゆる透明な幽霊の複合体）"]
+    poem = [
+        "わたくしといふ現象は",
+        "假定された有機交流電燈の",
+        "ひとつの青い照明です",
+        "（あらゆる透明な幽霊の複合体）",
+    ]
     positions = [text.index(line) for line in poem]
     assert positions == sorted(positions)
     # Identity-V brackets come out as ordinary brackets, not vertical presentation forms (︵︶).

@@ -348,3 +348,25 @@ def test_title_from_metadata_or_first_heading(tmp_path: Path, title: str | None,
 def test_title_falls_back_to_the_stem(tmp_path: Path) -> None:
     doc = read(make_pdf([["行政の人材育成を進めている。"]]), tmp_path / "白書2024.pdf")
     assert doc.title == "白書2024"
+
+
+def test_without_tesseract_the_warning_says_how_to_get_ocr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kensaku.ingest.readers.pdf as pdf_reader
+
+    monkeypatch.setattr(pdf_reader, "ocr_available", lambda: False)
+    doc = read(make_pdf([["外部人材を登用している。"], []], images={2}), tmp_path / "scan.pdf")
+    assert doc.problems == (
+        "p.2: no text layer (scanned image?); install Tesseract (apt install tesseract-ocr-jpn "
+        "tesseract-ocr-jpn-vert) to OCR it",
+    )
+
+
+def test_mojibake_lines_are_left_out_with_a_warning(tmp_path: Path) -> None:
+    # Short mojibake of the kind the garbled-page check let through (one script, a few characters). reportlab's
+    # CMap cannot write a lone IPA `ɹ`, so that case is in the junk module's doctests only.
+    pages = [["行政の人材育成を進めている。", "ABC ͍͋͏͓͑ 123", "外部人材を登用している。"]]
+    doc = read(make_pdf(pages), tmp_path / "mixed.pdf", ocr=False)
+    assert [line for line in doc.lines if line] == ["行政の人材育成を進めている。", "外部人材を登用している。"]
+    assert doc.problems == ("p.1: 1 line(s) of mojibake left out",)
+    # The left-out line still counts: the next line is cited as line 3 of the page, where a reader sees it.
+    assert doc.origin(doc.lines.index("外部人材を登用している。") + 1) == 3
