@@ -110,9 +110,9 @@ def test_unchanged_documents_are_not_read_again(
     read: list[str] = []
     real = kensaku.ingest.pipeline.read_document
 
-    def spy(path: str | Path) -> object:
+    def spy(path: str | Path, *, ocr: bool = True) -> object:
         read.append(Path(path).name)
-        return real(path)
+        return real(path, ocr=ocr)
 
     monkeypatch.setattr(kensaku.ingest.pipeline, "read_document", spy)
     (docs / "費用.md").write_text("# 費用負担\n\n- 運営費は市が負担する。\n", encoding="utf-8")
