@@ -22,6 +22,7 @@ Usage: ``.venv/bin/python bench/real_documents.py [--baseline REV] [--extra DIR]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,8 +61,10 @@ def _dump(paths: list[str], ocr: bool) -> list[dict[str, Any]]:
     return rows
 
 
-def _baseline_rows(rev: str, paths: list[str], ocr: bool) -> list[dict[str, Any]]:
-    """:func:`_dump` run in a subprocess on a worktree of ``rev`` laid out as the installed package."""
+@contextlib.contextmanager
+def _baseline_env(rev: str) -> Iterator[dict[str, str]]:
+    """The environment that imports kensaku from a worktree of ``rev`` laid out as the installed package
+    (``PYTHONPATH`` comes before the venv's editable finder); the worktree is removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="kensaku-base-") as tmp:
         tree, pkg = Path(tmp) / "tree", Path(tmp) / "pkg" / "kensaku"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(tree), rev], check=True)
@@ -70,12 +74,16 @@ def _baseline_rows(rev: str, paths: list[str], ocr: bool) -> list[dict[str, Any]
                 (pkg / item.name).symlink_to(item)
             (pkg / "ingest").symlink_to(tree / "ingest")
             (pkg / "index").symlink_to(tree / "index")
-            env = {**os.environ, "PYTHONPATH": str(pkg.parent)}
-            command = [sys.executable, __file__, "--dump", *paths] + ([] if ocr else ["--no-ocr"])
-            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, cwd=tmp)
-            return list(json.loads(out.stdout))
+            yield {**os.environ, "PYTHONPATH": str(pkg.parent)}
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=True)
+
+
+def _baseline_rows(env: dict[str, str], paths: list[str], ocr: bool) -> list[dict[str, Any]]:
+    """:func:`_dump` run in a subprocess with the baseline's ``env``."""
+    command = [sys.executable, __file__, "--dump", *paths] + ([] if ocr else ["--no-ocr"])
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, cwd=tempfile.gettempdir())
+    return list(json.loads(out.stdout))
 
 
 def _pages(path: str) -> int:
@@ -161,22 +169,11 @@ def _ocr_speed() -> str:
     return "OCR: " + "; ".join(parts)
 
 
-def _seed_build(rev: str) -> str:
-    """``kensaku build --full`` of the seed corpus, this tree and the baseline, in seconds (median of 2)."""
+def _seed_build(rev: str, base_env: dict[str, str]) -> str:
+    """``kensaku build --full`` of the seed corpus, this tree and the baseline, in seconds (best of 2)."""
     timings = {}
-    for label, pythonpath in (("now", None), ("baseline", rev)):
+    for label, env in (("now", dict(os.environ)), ("baseline", base_env)):
         with tempfile.TemporaryDirectory() as tmp:
-            env = dict(os.environ)
-            if pythonpath:
-                tree, pkg = Path(tmp) / "tree", Path(tmp) / "pkg" / "kensaku"
-                git = ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(tree), rev]
-                subprocess.run(git, check=True)
-                pkg.mkdir(parents=True)
-                for item in (tree / "kensaku").iterdir():
-                    (pkg / item.name).symlink_to(item)
-                (pkg / "ingest").symlink_to(tree / "ingest")
-                (pkg / "index").symlink_to(tree / "index")
-                env["PYTHONPATH"] = str(pkg.parent)
             runs = []
             for i in range(2):
                 index = Path(tmp) / f"index{i}"
@@ -184,12 +181,11 @@ def _seed_build(rev: str) -> str:
                 start = time.perf_counter()
                 subprocess.run([*command, "--no-progress", "--full"], env=env, capture_output=True, check=True)
                 runs.append(time.perf_counter() - start)
-            timings[label] = sorted(runs)[0]
-            if pythonpath:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=True)
-    ratio = timings["now"] / timings["baseline"]
+            timings[label] = min(runs)
     now, before = timings["now"], timings["baseline"]
-    return f"seed corpus `kensaku build --full` (best of 2): now {now:.1f} s, {rev} {before:.1f} s (×{ratio:.2f})"
+    return (
+        f"seed corpus `kensaku build --full` (best of 2): now {now:.1f} s, {rev} {before:.1f} s (×{now / before:.2f})"
+    )
 
 
 def main() -> None:
@@ -204,30 +200,42 @@ def main() -> None:
         print(json.dumps(_dump(args.dump, not args.no_ocr), ensure_ascii=False))
         return
     sys.path.insert(0, str(ROOT))  # tests.realdocs (not in --dump: there kensaku must come from PYTHONPATH)
+    load_before = os.getloadavg()[0]
     files = sorted(p for p in FIXTURES.rglob("*") if _document(p))
     if args.extra:
         files += sorted(p for p in args.extra.rglob("*") if _document(p))
     paths = [str(p) for p in files]
-    now_rows = _dump(paths, ocr=True)
-    base_rows = _baseline_rows(args.baseline, paths, ocr=True)
-    now = [_measure(r) for r in now_rows]
-    base = [_measure(r) for r in base_rows]
-    head = "| file | engine now / before | ja recall | findings | ≤3 chars | junk | OCR pages | warnings |"
+    with _baseline_env(args.baseline) as base_env:
+        now_rows, base_rows = _dump(paths, ocr=True), _baseline_rows(base_env, paths, ocr=True)
+        seed = "" if args.no_seed else _seed_build(args.baseline, base_env)
     out = [
         f"# Readers on real documents ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
         "",
         f"`.venv/bin/python bench/real_documents.py` at {_git('rev-parse', '--short', 'HEAD')} (with uncommitted "
         f"changes: {'yes' if _git('status', '--porcelain') else 'no'}) vs {args.baseline}; load before: "
-        f"{os.getloadavg()[0]:.2f} (2 cores). Cells: now ← before.",
+        f"{load_before:.2f} (2 cores). Cells: now ← before.",
         "",
-        head,
+        *_table(paths, now_rows, base_rows),
+        f"- {_ocr_speed()}",
+        *([f"- {seed}"] if seed else []),
+        f"- load after: {os.getloadavg()[0]:.2f}",
+    ]
+    text = "\n".join(out) + "\n"
+    (ROOT / "bench" / "results" / "real_documents.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+def _table(paths: list[str], now_rows: list[dict[str, Any]], base_rows: list[dict[str, Any]]) -> list[str]:
+    """The per-file table, the totals and the text-layer speed, as markdown lines."""
+    now, base = [_measure(r) for r in now_rows], [_measure(r) for r in base_rows]
+    out = [
+        "| file | engine now / before | ja recall | findings | ≤3 chars | junk | OCR pages | warnings |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for path, n, b in zip(paths, now, base, strict=True):
         name = str(Path(path).relative_to(ROOT)) if path.startswith(str(ROOT)) else path
         cells = [f"{x} ← {y}" for x, y in zip(_cell(n).split(" | "), _cell(b).split(" | "), strict=True)]
-        engines = f"{_engine(path, True)} / {_engine(path, False)}"
-        out.append(f"| {name} | {engines} | " + " | ".join(cells) + " |")
+        out.append(f"| {name} | {_engine(path, True)} / {_engine(path, False)} | " + " | ".join(cells) + " |")
     out += ["", f"- now: {_totals(now)}", f"- before: {_totals(base)}"]
     pdf_paths = [p for p in paths if p.endswith(".pdf")]
     pdf_pages = sum(_pages(p) for p in pdf_paths)
@@ -237,13 +245,7 @@ def main() -> None:
         f"- text-layer PDF pages: {pdf_pages} pages in {pdf_now:.2f} s now ({pdf_pages / pdf_now:.0f} pages/s, incl. "
         f"segmenting) vs {pdf_base:.2f} s before ({pdf_pages / pdf_base:.0f} pages/s)"
     )
-    out.append(f"- {_ocr_speed()}")
-    if not args.no_seed:
-        out.append(f"- {_seed_build(args.baseline)}")
-    out.append(f"- load after: {os.getloadavg()[0]:.2f}")
-    text = "\n".join(out) + "\n"
-    (ROOT / "bench" / "results" / "real_documents.md").write_text(text, encoding="utf-8")
-    print(text)
+    return out
 
 
 def _document(path: Path) -> bool:

@@ -48,10 +48,11 @@ _SUPPLEMENT = re.compile(rf"^(附\s?則|(?:別\s?表|別記|様式)(?:様式)?(?
 _ARTICLE = re.compile(rf"^(第{_N}条(?:の{_N})*)(?:\s*[（(]([^（）()]{{1,40}})[）)]|(?=$|\s))\s*(.*)$")
 _CAPTION = re.compile(r"^[（(]([^（）()]{2,40})[）)]$")
 _PARAGRAPH = re.compile(rf"^[{_DIGITS}]+(?:\s+(?=\S)|$)")
+# 号 item numbering styles; `(1)` and `1.` are the same patterns as the numbered headings above.
 _STYLES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("paren", re.compile(r"^[（(][0-9０-９]+[）)]")),
+    ("paren", _NUMBERED[-1][0]),
     ("circled", re.compile(r"^[①-⑳㉑-㉟㊱-㊿]")),
-    ("dot", re.compile(r"^[0-9０-９]+[.．](?![0-9０-９])")),
+    ("dot", _LIST_NUMBER),
     ("half-paren", re.compile(r"^[0-9０-９]+[)）]")),
     ("kanji", re.compile(rf"^[{_KANJI_NUMBERS}]+(?:の[{_KANJI_NUMBERS}]+)*\s")),
 )

@@ -15,7 +15,7 @@ line, or as a line of nothing but 2 or more Greek letters. Latin, Hangul, kana a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
 
 # Never real text in a Japanese document: C1 controls, IPA and modifier letters, combining marks without a base,
 # private use, the specials block (U+FFFD).
@@ -61,6 +61,10 @@ JUNK_MIN_SHARE = 0.2
 GREEK_MIN_SHARE = 0.3
 
 
+# Every range above lies in these: a line without them (most Japanese and English text) is checked by one search.
+_MAYBE = re.compile("[\x80-\u1fff\ua000-\ua6ff\ue000-\uf8ff\ufff0-\uffff\U000f0000-\U0010ffff]")
+
+
 def _always(code: int) -> bool:
     return any(first <= code <= last for first, last in _ALWAYS)
 
@@ -85,6 +89,8 @@ def junk_line(line: str) -> bool:
     >>> [junk_line(s) for s in ["Привет, мир", "مرحبا بالعالم", "ΑΒΓ"]]
     [False, False, True]
     """
+    if not _MAYBE.search(line):
+        return False
     codes = [ord(ch) for ch in line if not ch.isspace()]
     always = sum(1 for code in codes if _always(code))
     scripts = [name for name in map(_script, codes) if name]
@@ -98,19 +104,3 @@ def junk_line(line: str) -> bool:
         # Symbols (``μm``, ``α波``) are kept; a line of Greek letters only (``ΒΕ``) is mojibake.
         return (odd >= JUNK_MIN_CHARS and share >= GREEK_MIN_SHARE) or (share == 1.0 and odd > 1)
     return odd >= JUNK_MIN_CHARS or share >= JUNK_MIN_SHARE
-
-
-def drop_junk(lines: Iterable[str]) -> tuple[list[str], int]:
-    """``lines`` without the junk lines, and how many were dropped.
-
-    >>> drop_junk(["行政の人材育成。", "ಘΒΕͨ୯ޠ", "外部人材。"])
-    (['行政の人材育成。', '外部人材。'], 1)
-    """
-    kept: list[str] = []
-    dropped = 0
-    for line in lines:
-        if junk_line(line):
-            dropped += 1
-        else:
-            kept.append(line)
-    return kept, dropped

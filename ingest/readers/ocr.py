@@ -7,7 +7,8 @@ never needs it.
 A page is rendered at 300 dpi in grey and read with ``-l jpn`` (horizontal text, the fast common case). When the
 mean word confidence stays under 60 — vertical text read as horizontal scores about 20, horizontal text about 90 — it
 is read again with ``-l jpn+jpn_vert`` (Tesseract then finds vertical blocks itself) and the more confident reading is
-kept. Words are joined without spaces between Japanese characters (the vertical model puts spaces between words).
+kept. Words are joined as wrapped lines are (:func:`~kensaku.ingest.normalize.join_lines`: a space only between
+two ASCII words; the vertical model puts spaces between Japanese words).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kensaku.errors import KensakuError
+from kensaku.ingest.normalize import join_lines
 
 if TYPE_CHECKING:
     from pypdfium2 import PdfPage
@@ -49,7 +51,7 @@ class OcrText:
 @functools.cache
 def _languages() -> frozenset[str]:
     """The models the installed Tesseract has (empty without Tesseract)."""
-    exe = shutil.which("tesseract")
+    exe = _executable()
     if exe is None:
         return frozenset()
     try:
@@ -57,6 +59,12 @@ def _languages() -> frozenset[str]:
     except (OSError, subprocess.SubprocessError):
         return frozenset()
     return frozenset(line.strip() for line in out.stdout.splitlines()[1:] if line.strip())
+
+
+@functools.cache
+def _executable() -> str | None:
+    """The path of ``tesseract``, or ``None`` when it is not installed."""
+    return shutil.which("tesseract")
 
 
 def ocr_available() -> bool:
@@ -91,8 +99,7 @@ def ocr_page(page: PdfPage) -> OcrText:
 
 def _tesseract(png: Path, languages: str) -> OcrText:
     """Run Tesseract on ``png`` and parse its TSV output into lines."""
-    exe = shutil.which("tesseract") or "tesseract"
-    command = [exe, str(png), "stdout", "-l", languages, "--psm", "3", "tsv"]
+    command = [_executable() or "tesseract", str(png), "stdout", "-l", languages, "--psm", "3", "tsv"]
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired as exc:
@@ -106,7 +113,14 @@ def _tesseract(png: Path, languages: str) -> OcrText:
 
 
 def _parse_tsv(tsv: str, languages: str) -> OcrText:
-    """Lines (words grouped by block, paragraph and line) and the mean confidence of the words."""
+    r"""Lines (words grouped by block, paragraph and line, joined the Japanese way) and the words' mean confidence.
+
+    >>> rows = ["level\tpage\tblock\tpar\tline\tword\tl\tt\tw\th\tconf\ttext"]
+    >>> words = [("わた", 90), ("くし", 80), ("と", 70), ("ABC", 60), ("def", 50), ("。", 40)]
+    >>> rows += [f"5\t1\t1\t1\t1\t{i}\t0\t0\t1\t1\t{c}\t{w}" for i, (w, c) in enumerate(words)]
+    >>> _parse_tsv("\n".join(rows), "jpn")
+    OcrText(lines=('わたくしとABC def。',), languages='jpn', confidence=65.0)
+    """
     lines: dict[tuple[str, str, str], list[str]] = {}
     confidences: list[float] = []
     for row in tsv.splitlines()[1:]:
@@ -118,23 +132,6 @@ def _parse_tsv(tsv: str, languages: str) -> OcrText:
             continue
         confidences.append(confidence)
         lines.setdefault((cells[2], cells[3], cells[4]), []).append(cells[11].strip())
-    texts = tuple(_join_words(words) for words in lines.values())
+    texts = tuple(join_lines(words) for words in lines.values())
     mean = sum(confidences) / len(confidences) if confidences else 0.0
     return OcrText(texts, languages, mean)
-
-
-def _wide(ch: str) -> bool:
-    code = ord(ch)
-    return 0x3000 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0xFF01 <= code <= 0xFF60 or code >= 0x20000
-
-
-def _join_words(words: list[str]) -> str:
-    """Words joined by a space, except between two Japanese characters.
-
-    >>> _join_words(["わた", "くし", "と", "ABC", "def", "。"])
-    'わたくしとABC def。'
-    """
-    out = words[0]
-    for word in words[1:]:
-        out += word if _wide(out[-1]) or _wide(word[0]) else " " + word
-    return out

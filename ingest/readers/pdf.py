@@ -32,7 +32,7 @@ from kensaku.ingest.models import Document
 from kensaku.ingest.normalize import clean_text, has_text
 from kensaku.ingest.readers.base import ReadError, new_document
 from kensaku.ingest.readers.compat import CID_RUN, cid_share, fix_compat_chars, garbled_share
-from kensaku.ingest.readers.junk import drop_junk, junk_line
+from kensaku.ingest.readers.junk import junk_line
 from kensaku.ingest.readers.ocr import OcrError, ocr_available, ocr_page
 from kensaku.ingest.readers.pdfblocks import body_lines, render, strip_running
 from kensaku.ingest.readers.pdfmeta import meta_title, page_labels
@@ -160,33 +160,37 @@ def _read_page(page: PdfPage, number: int, hint: str) -> _Page:
         text = page_text(page.get_textpage())
     except Exception as exc:
         return _Page((), (_FAILED.format(number, _cause(exc)),), "failed")
-    lines = [clean_text(fix_compat_chars(line)) for line in text.lines]
-    joined = "\n".join(lines)
-    texts = [line for line in (clean_text(CID_RUN.sub("", s)) for s in lines) if line]
-    # A junk line is blanked, not removed: it is still a line of the page, so later lines keep their numbers.
-    kept = ["" if junk_line(line) else line for line in texts]
-    junk = kept.count("")
-    kind, why = _unusable(joined, len(texts) - junk, junk, text.unmapped, text.chars + text.unmapped)
+    lines = _clean_lines(text.lines)
+    kind, why = _unusable("\n".join(text.lines), lines, text.unmapped, text.chars + text.unmapped)
     if not kind:
-        return _Page(tuple(kept), (_JUNK_LINES.format(number, junk),) if junk else ())
+        junk = lines.count("")
+        return _Page(tuple(lines), (_JUNK_LINES.format(number, junk),) if junk else ())
     if hint:
         return _Page((), (f"p.{number}: {why}; {hint}",), kind)
     return _ocr(page, number, why, kind)
 
 
-def _unusable(text: str, kept: int, junk: int, unmapped: int, total: int) -> tuple[str, str]:
+def _clean_lines(raw: Sequence[str]) -> list[str]:
+    """The non-empty lines, cleaned, without ``(cid:N)`` runs; a junk line is blanked, not removed: it is still a
+    line of the page, so later lines keep their numbers."""
+    lines = (clean_text(CID_RUN.sub("", fix_compat_chars(line))) for line in raw)
+    return ["" if junk_line(line) else line for line in lines if line]
+
+
+def _unusable(raw: str, lines: Sequence[str], unmapped: int, total: int) -> tuple[str, str]:
     """``(kind, why)`` when the page's text layer is unusable (see ``_UNUSABLE``), else ``("", "")``."""
-    if not has_text(text):
+    junk = lines.count("")
+    if not has_text(raw):
         kind = "empty"
-    elif cid_share(text) > CID_MAX_SHARE:
+    elif cid_share(raw) > CID_MAX_SHARE:
         kind = "cid"
-    elif garbled_share(text) > GARBLED_MAX_SHARE:
+    elif garbled_share(raw) > GARBLED_MAX_SHARE:
         kind = "garbled"
     elif total and unmapped > UNMAPPED_MAX_SHARE * total:
         return "unmapped", _UNUSABLE["unmapped"].format(unmapped, total)
-    elif junk and junk >= JUNK_MAX_SHARE * (kept + junk):
-        return "junk", _UNUSABLE["junk"].format(junk, kept + junk)
-    elif not kept:
+    elif junk and junk >= JUNK_MAX_SHARE * len(lines):
+        return "junk", _UNUSABLE["junk"].format(junk, len(lines))
+    elif junk == len(lines):
         kind = "empty"
     else:
         return "", ""
@@ -199,8 +203,8 @@ def _ocr(page: PdfPage, number: int, why: str, kind: str) -> _Page:
         result = ocr_page(page)
     except OcrError as exc:
         return _Page((), (_OCR_FAILED.format(number, why, exc),), kind)
-    lines, _ = drop_junk(line for line in (clean_text(CID_RUN.sub("", s)) for s in result.lines) if line)
-    if not lines:
+    lines = _clean_lines(result.lines)
+    if not any(lines):
         return _Page((), (_OCR_EMPTY.format(number, why),), kind)
     return _Page(tuple(lines), (_OCR_DONE.format(number, why, result.languages, result.confidence),))
 
