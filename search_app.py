@@ -8,13 +8,14 @@ address reopens the same search.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import streamlit as st
 
-from kensaku import Hit, Index, QueryError, Settings
+from kensaku import Hit, Index, IndexLockedError, KensakuError, NothingToIndexError, QueryError, Settings
 from kensaku.api import JST, open_or_build
+from kensaku.app.plaintext import markdown_literal
 from kensaku.app.render import CARD_CSS, card_html, query_highlighter
 from kensaku.app.state import Basket, SearchState, filter_values
 from kensaku.export import FORMATS, MIME, file_name
@@ -57,19 +58,39 @@ def sidebar(index: Index) -> None:
             rebuild(index)
         st.caption(
             f"索引: {manifest.findings} 件 / 文書 {manifest.documents} 件｜"
-            f"モデル: {manifest.model.name}｜作成: {manifest.created.replace('T', ' ')[:16]} UTC"
+            f"モデル: {markdown_literal(manifest.model.name)}｜作成: {manifest.created.replace('T', ' ')[:16]} UTC"
         )
 
 
 def rebuild(index: Index) -> None:
-    """Rebuild the index from its sources with a progress bar; the next run loads the new index."""
+    """Rebuild the index from its sources with a progress bar; the next run loads the new index.
+
+    It takes the index's writer lock like ``kensaku build``; while another process writes the index it waits a few
+    seconds at most (the server stays responsive) and then says who is writing it.
+    """
     bar = st.progress(0.0, text="索引を再作成中…")
     stages = {"tokenize": "形態素解析", "embed": "埋め込み"}
 
     def on_progress(stage: str, done: int, total: int) -> None:
         bar.progress(min(done / max(total, 1), 1.0), text=f"{stages.get(stage, stage)} {done}/{total}")
 
-    report = index.rebuild(index.sources or [Settings.from_env().corpus_dir], on_progress=on_progress).report
+    paths = None if index.sources else [Settings.from_env().corpus_dir]  # None: the sources of the index on disk
+    try:
+        report = index.rebuild(paths, on_progress=on_progress, wait=3).report
+    except IndexLockedError as exc:
+        bar.empty()
+        who = "別のプロセス"
+        if exc.holder is not None:
+            h, since = exc.holder, exc.holder.since.astimezone(JST)
+            host, command = markdown_literal(h.host), markdown_literal(h.command)
+            who = f"PID {h.pid}（ホスト {host}、開始時刻 {since:%Y-%m-%d %H:%M:%S} JST、{command}）"
+        st.error(f"索引は {who} が作成中のため、再作成できませんでした。終わってからもう一度お試しください。")
+        return
+    except KensakuError as exc:  # e.g. nothing left to index: the reason, and each file's
+        bar.empty()
+        st.error(f"索引を再作成できませんでした: {markdown_literal(str(exc))}")
+        show_problems(exc.problems if isinstance(exc, NothingToIndexError) else ())
+        return
     assert report is not None
     load_index.clear()
     done = f"索引を再作成しました（{report.findings} 件、文書 {report.documents} 件"
@@ -78,8 +99,13 @@ def rebuild(index: Index) -> None:
         done += f"：新規 {s.new}・変更 {s.changed}・変更なし {s.unchanged}・削除 {s.removed}"
     st.success(done + "）")
     problems = [*report.result.errors, *report.result.warnings] if report.result else []
-    for problem in problems:
-        st.warning(f"{problem.path}: {problem.reason}")
+    show_problems([(problem.path, problem.reason) for problem in problems])
+
+
+def show_problems(problems: Sequence[tuple[str, str]]) -> None:
+    """One warning per file that was skipped or warned about; names and reasons show literally, never as Markdown."""
+    for path, reason in problems:
+        st.warning(markdown_literal(f"{path}: {reason}"))
 
 
 def current_state() -> SearchState:
@@ -157,7 +183,7 @@ def main() -> None:
     try:
         index = load_index(str(Settings.from_env().index_dir))
     except Exception as exc:  # any load failure is shown to the user with its reason
-        st.error(f"索引を開けませんでした: {exc}")
+        st.error(f"索引を開けませんでした: {markdown_literal(str(exc))}")
         st.stop()
     init_state(index)
     sidebar(index)
@@ -175,7 +201,7 @@ def main() -> None:
     try:
         hits = index.search(state.query, state.k, filters=state.filters)
     except QueryError as exc:
-        st.warning(str(exc))
+        st.warning(markdown_literal(str(exc)))
         return
     st.markdown(CARD_CSS, unsafe_allow_html=True)
     st.subheader(f"{len(hits)} 件")

@@ -18,6 +18,7 @@ import numpy as np
 
 from kensaku.config import DEFAULTS, Settings
 from kensaku.errors import (
+    IndexCorruptError,
     IndexMissingError,
     IndexStoreError,
     InputError,
@@ -29,7 +30,15 @@ from kensaku.index.embed import Embedder
 from kensaku.index.incremental import BuildStats, PreviousIndex, reuse_problem
 from kensaku.index.manifest import BuildOptions, IngestInfo, Manifest, ModelInfo, SourceRecord
 from kensaku.index.sparse import SparseIndex
-from kensaku.index.store import IndexBundle, check_model, load_index, read_manifest, save_index
+from kensaku.index.store import (
+    IndexBundle,
+    check_files,
+    check_model,
+    load_index,
+    read_manifest,
+    salvage,
+    save_bundle,
+)
 from kensaku.index.tokenizer import TOKENIZER_VERSION, Tokenizer, TokenizerConfig
 from kensaku.ingest.models import Finding
 from kensaku.ingest.pipeline import INGEST_VERSION, IngestResult, PathLike, as_paths, collect_files, ingest_paths
@@ -194,17 +203,28 @@ def _previous(
     directory: Path, embedder: Embedder, settings: Settings, bundle: IndexBundle | None, manifest: Manifest | None
 ) -> tuple[PreviousIndex | None, str]:
     """The index at ``directory`` (or ``bundle``, already loaded; or loaded with ``manifest``, already read) when its
-    rows can be reused, else why not."""
+    rows can be reused, else why not. Of a damaged index only the rows of documents whose row digests still match
+    are reused (the others are read and embedded again); when none match, nothing is."""
+    ingest = IngestInfo(INGEST_VERSION, settings.max_chars)
+    options = BuildOptions.of(settings)
     try:
         bundle = bundle or load_index(directory, verify_sources=False, manifest=manifest)
     except IndexMissingError:
         return None, "no index yet"
+    except IndexCorruptError as exc:
+        rows = salvage(directory)
+        if rows is None or reuse_problem(rows.manifest, model=ModelInfo.of(embedder), options=options, ingest=ingest):
+            return None, exc.reason
+        repair = (
+            f"{exc.reason}; the rows of {len(rows.verified)} of {len(rows.manifest.sources)} documents matched their "
+            "digests and were reused"
+        )
+        sources = rows.manifest.sources
+        return PreviousIndex(rows.findings, rows.dense, sources, verified=rows.verified, repair=repair), ""
     except IndexStoreError as exc:
         return None, exc.reason
-    ingest = IngestInfo(INGEST_VERSION, settings.max_chars)
-    options = BuildOptions.of(settings)
     problem = reuse_problem(bundle.manifest, model=ModelInfo.of(embedder), options=options, ingest=ingest)
-    return (None, problem) if problem else (PreviousIndex(bundle), "")
+    return (None, problem) if problem else (PreviousIndex.of(bundle), "")
 
 
 def _source_records(result: IngestResult) -> list[SourceRecord]:
@@ -252,7 +272,8 @@ def build_index(
         if incremental
         else (None, "full rebuild requested")
     )
-    result = ingest_paths(paths, max_chars=settings.max_chars, reuse=old.reuse if old else None, ocr=settings.ocr)
+    reuse = old.reuse if old else None
+    result = ingest_paths(paths, max_chars=settings.max_chars, reuse=reuse, ocr=settings.ocr, limits=settings.limits)
     if not result.findings:
         raise nothing_to_index(result)
     sources = _source_records(result)
@@ -268,8 +289,9 @@ def build_index(
         # What was asked for (folders too), so that a rebuild also picks up documents added to a folder since.
         inputs=[str(Path(p).resolve()) for p in paths],
     )
-    final = save_index(bundle, directory)
-    saved = IndexBundle(final, bundle.manifest, bundle.findings, bundle.sparse, bundle.dense)
+    saved = save_bundle(bundle, directory)
+    final = saved.directory
+    assert final is not None
     embedded = len(result.findings) - len(known)
     if old is not None:
         stats = old.stats(sources, sum(1 for s in result.sources if s.reused), embedded)
@@ -324,6 +346,7 @@ def why_rebuild(directory: Path, model: str, sources: Sequence[str | Path]) -> t
     try:
         manifest = read_manifest(directory)
         check_model(manifest, model, directory)
+        check_files(manifest, directory)
     except IndexMissingError:
         return "no index yet", None
     except IndexStoreError as exc:

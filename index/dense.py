@@ -86,3 +86,10 @@ class DenseIndex:
         import faiss
 
         return cls(faiss.read_index(str(path)))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DenseIndex:
+        """An index from the bytes of a file written by :meth:`save` (read once, checksummed by the caller)."""
+        import faiss
+
+        return cls(faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8)))

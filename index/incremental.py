@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kensaku.index.dense import DenseIndex
 from kensaku.index.manifest import BuildOptions, IngestInfo, Manifest, ModelInfo, SourceRecord
 from kensaku.index.store import IndexBundle
 from kensaku.ingest.models import Finding
@@ -29,6 +30,8 @@ class BuildStats:
         removed: Documents of the previous index that are no longer among the sources (or no longer readable).
         embedded: Findings that were embedded.
         full_reason: Why the previous index could not be reused (``""`` for an incremental build).
+        repair: What was damaged in the previous index when only the rows of its undamaged documents were reused
+            (``""`` when it was whole).
     """
 
     new: int = 0
@@ -37,6 +40,7 @@ class BuildStats:
     removed: int = 0
     embedded: int = 0
     full_reason: str = ""
+    repair: str = ""
 
     def to_dict(self) -> dict[str, int | str]:
         """JSON-ready dict."""
@@ -62,38 +66,61 @@ def reuse_problem(manifest: Manifest, *, model: ModelInfo, options: BuildOptions
 class PreviousIndex:
     """The index being replaced, as a source of findings and vectors for documents that did not change."""
 
-    def __init__(self, bundle: IndexBundle) -> None:
-        """Index the old rows by source path (rows of one document are contiguous, in manifest order)."""
-        self.bundle = bundle
-        self._rows = {f.id: row for row, f in enumerate(bundle.findings)}
+    def __init__(
+        self,
+        findings: Sequence[Finding],
+        dense: DenseIndex,
+        sources: Sequence[SourceRecord],
+        *,
+        verified: Sequence[SourceRecord] | None = None,
+        repair: str = "",
+    ) -> None:
+        """Index the old rows by source path.
+
+        Args:
+            findings: The rows of the ``verified`` documents, in their order (rows of a document are contiguous).
+            dense: Their vectors, row for row.
+            sources: Every document of the old index (for the counts of changed and removed documents).
+            verified: The documents whose rows may be reused (default: all of ``sources``).
+            repair: What was damaged, when only some documents' rows could be verified.
+        """
+        self.findings, self.dense, self.repair = tuple(findings), dense, repair
+        self._known = {s.path for s in sources}
+        self._rows = {f.id: row for row, f in enumerate(self.findings)}
         self._sources: dict[str, tuple[str, str | None, int, int]] = {}
         start = 0
-        for source in bundle.manifest.sources:
+        for source in sources if verified is None else verified:
             self._sources[source.path] = (source.sha256, source.prefix, start, start + source.findings)
             start += source.findings
+
+    @classmethod
+    def of(cls, bundle: IndexBundle) -> PreviousIndex:
+        """Every row of a loaded (so verified) index."""
+        return cls(bundle.findings, bundle.dense, bundle.manifest.sources)
 
     def reuse(self, path: Path, prefix: str, digest: str) -> Sequence[Finding] | None:
         """The previous findings of ``path`` when its bytes and id prefix are unchanged, else ``None``."""
         entry = self._sources.get(str(path.resolve()))
         if entry is None or (entry[0], entry[1]) != (digest, prefix):
             return None
-        return self.bundle.findings[entry[2] : entry[3]]
+        return self.findings[entry[2] : entry[3]]
 
     def vectors(self, findings: Sequence[Finding]) -> dict[str, np.ndarray]:
         """The stored vectors of reused findings, by id."""
         if not findings:
             return {}
-        rows = self.bundle.dense.vectors(np.asarray([self._rows[f.id] for f in findings], dtype=np.int64))
+        rows = self.dense.vectors(np.asarray([self._rows[f.id] for f in findings], dtype=np.int64))
         return {f.id: rows[i] for i, f in enumerate(findings)}
 
     def stats(self, sources: Sequence[SourceRecord], reused: int, embedded: int) -> BuildStats:
         """Count new, changed, unchanged and removed documents of a build over ``sources``."""
         current = {s.path for s in sources}
-        known = sum(1 for path in current if path in self._sources)
+        known = sum(1 for path in current if path in self._known)
         return BuildStats(
             new=len(current) - known,
             changed=known - reused,
             unchanged=reused,
-            removed=sum(1 for path in self._sources if path not in current),
+            removed=sum(1 for path in self._known if path not in current),
             embedded=embedded,
+            repair=self.repair,
         )

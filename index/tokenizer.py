@@ -102,14 +102,19 @@ class TokenizerConfig:
         form = data.get("form", "lemma")
         if form not in TOKEN_FORMS:
             raise ValueError(f"unknown token form {form!r}; expected one of {', '.join(TOKEN_FORMS)}")
-        return cls(
-            form=form,
-            drop_pos=tuple(data.get("drop_pos", DROP_POS)),
-            drop_pos2=tuple(data.get("drop_pos2", ())),
-            normalization=str(data.get("normalization", "NFKC")),
-            lowercase=bool(data.get("lowercase", True)),
-            version=int(data.get("version", 1)),
+        drop_pos, drop_pos2 = data.get("drop_pos", DROP_POS), data.get("drop_pos2", ())
+        normalization, lowercase, version = (
+            data.get("normalization", "NFKC"),
+            data.get("lowercase", True),
+            data.get("version", 1),
         )
+        if not all(isinstance(v, list | tuple) and all(isinstance(p, str) for p in v) for v in (drop_pos, drop_pos2)):
+            raise TypeError("the tokenizer's 'drop_pos' and 'drop_pos2' must be lists of strings")
+        if normalization not in ("NFC", "NFKC", "NFD", "NFKD") or not isinstance(lowercase, bool):
+            raise ValueError(f"tokenizer normalization {normalization!r} / lowercase {lowercase!r} are not valid")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise TypeError(f"tokenizer version {version!r} is not a whole number")
+        return cls(form, tuple(drop_pos), tuple(drop_pos2), normalization, lowercase, version)
 
 
 @dataclass(frozen=True)

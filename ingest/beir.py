@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from kensaku.errors import DocumentError
+from kensaku.ingest.filenames import display_name
 from kensaku.ingest.models import Finding, format_citation, format_location
 from kensaku.ingest.normalize import clean_text
 
@@ -75,7 +76,7 @@ def load_beir_corpus(path: str | Path) -> tuple[list[Finding], str]:
                 ) from exc
             if record is None:
                 continue
-            finding = _finding(record, name=p.name, line_no=line_no, shown=shown)
+            finding = _finding(record, name=display_name(p.name), line_no=line_no, shown=shown)
             if finding is None:
                 continue
             if finding.id in seen:

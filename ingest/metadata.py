@@ -44,7 +44,7 @@ MIN_NAME_CHARS = 2
 # A municipality followed by one of these inside one word is still named: 加賀市長, 府中市民, 伊達市役所, 町内.
 _WORD_TAILS = frozenset({"長", "民", "役所", "役場", "議会", "議", "政", "内", "立", "営", "外", "職員", "庁舎"})
 # Between a prefecture and its municipality: nothing, spaces, or a 郡 (石川県能美郡川北町).
-_PAIR_GAP = re.compile(r"\s*(?:[^\s\d、。，,・「」()（）]{1,5}郡)?\s*")
+_PAIR_GAP = re.compile(r"\s*+(?:[^\s\d、。，,・「」()（）]{1,5}郡)?\s*+")  # possessive: linear in a run of spaces
 # Address and contact lines (a publisher's colophon) name where a document was printed, not what it is about.
 _ADDRESS_LINE = re.compile(r"〒|\d{3}-\d{4}|TEL|Tel|電話|FAX|Fax|住所|所在地")
 _ERA = re.compile(r"(令和|平成|昭和)\s*(元|\d{1,2}|[一二三四五六七八九十]{1,3})\s*年(度)?")

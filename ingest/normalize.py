@@ -11,8 +11,15 @@ from collections.abc import Iterable
 
 # `**` pairs are markdown emphasis; this corpus also has unbalanced strays (`観点**を持ち`), so every `**` goes.
 _EMPHASIS = re.compile(r"\*\*+")
-# Zero-width characters are invisible noise from copy/paste; they would also break exact-match search.
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+# Control characters other than whitespace: C0 (NUL…BS, SO…ESC), DEL and C1 (but NEL). Debris of PDF text layers and
+# binary exports; dropping ESC also defuses terminal escapes (`\x1b[31m` keeps only `[31m`). The whitespace ones
+# (tab, line breaks, VT, FF, CR, the separators U+001C–U+001F, NEL) are spaces to `\s`.
+_CONTROL_CHARS = "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
+_CONTROL = re.compile(f"[{_CONTROL_CHARS}]")
+_SPACE_CONTROL = re.compile("[\x0b\x0c\r\x1c-\x1f\x85]")
+# Zero-width characters are invisible noise from copy/paste; they would also break exact-match search. Dropped with
+# the control characters.
+_INVISIBLE = re.compile(f"[\u200b\u200c\u200d\u2060\ufeff{_CONTROL_CHARS}]")
 # `\s` on str patterns is Unicode-aware: it covers tabs, newlines, NBSP and the full-width space U+3000.
 _WHITESPACE = re.compile(r"\s+")
 _ASCII_WORD_END = re.compile(r"[A-Za-z0-9]$")
@@ -25,8 +32,9 @@ _CLOSE_BRACKETS = "」』）)】〕”"
 def clean_text(s: str) -> str:
     """Remove markdown emphasis and normalize whitespace, keeping the original wording.
 
-    ``**`` is removed wherever it occurs (paired or stray); runs of whitespace (tabs, newlines, U+3000) become one
-    ASCII space; the result is stripped. Characters such as ``～``, ``〜``, ``①``, ``㈱`` and full-width digits are
+    ``**`` is removed wherever it occurs (paired or stray); zero-width and control characters are removed (see
+    :func:`strip_controls`); runs of whitespace (tabs, newlines, U+3000) become one ASCII space; the result is
+    stripped. Characters such as ``～``, ``〜``, ``①``, ``㈱`` and full-width digits are
     kept unchanged. Spaces between two Japanese characters are kept too: in this corpus they are mostly intentional
     separators (``太陽の会 発足の経緯``), so removing them would change the wording.
 
@@ -39,6 +47,19 @@ def clean_text(s: str) -> str:
     s = _EMPHASIS.sub("", s)
     s = _INVISIBLE.sub("", s)
     return _WHITESPACE.sub(" ", s).strip()
+
+
+def strip_controls(s: str) -> str:
+    """``s`` without control characters, except tab and newline: the ones that are whitespace (CR, VT, FF,
+    U+001C–U+001F, NEL) become a space, the others (NUL, ESC, DEL, C1…) are removed.
+
+    Every line a reader produces goes through this (:func:`kensaku.ingest.readers.base.new_document`), and every
+    finding's text through :func:`clean_text`, so no control character reaches the index or a terminal.
+
+    >>> strip_controls("第1条\\x00\\tX\\x1b[31m赤\\x1b[0m\\r\\x85")
+    '第1条\\tX[31m赤[0m  '
+    """
+    return _SPACE_CONTROL.sub(" ", _CONTROL.sub("", s))
 
 
 def join_lines(parts: Iterable[str]) -> str:
@@ -58,7 +79,8 @@ def join_lines(parts: Iterable[str]) -> str:
         text = clean_text(part)
         if not text:
             continue
-        if out and _ASCII_WORD_END.search(out) and _ASCII_WORD_START.search(text):
+        # Only the last character is looked at: searching all of `out` made a long paragraph quadratic.
+        if out and _ASCII_WORD_END.search(out[-1:]) and _ASCII_WORD_START.search(text):
             out += " "
         out += text
     return out

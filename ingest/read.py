@@ -12,7 +12,9 @@ from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
+from kensaku.config import DEFAULTS, ReadLimits, limit_setting
 from kensaku.errors import DocumentError, SourceNotFoundError
+from kensaku.ingest.filenames import display_name
 from kensaku.ingest.models import Document
 from kensaku.ingest.readers.base import ReadError
 
@@ -68,20 +70,41 @@ def _check_file(p: Path) -> None:
         )
 
 
-def read_document(path: str | Path, *, ocr: bool = True) -> Document:
+def _read_with(module: ModuleType, data: bytes, p: Path, ocr: bool, limits: ReadLimits) -> Document:
+    """Run the reader: PDF gets ``ocr``, the formats that can expand (PDF, DOCX, HTML) get the limits."""
+    name = module.__name__.rsplit(".", 1)[-1]
+    if name == "pdf":
+        document: Document = module.read(data, p, ocr=ocr, limits=limits)
+    elif name in ("docx", "webpage"):
+        document = module.read(data, p, limits=limits)
+    else:
+        document = module.read(data, p)
+    chars = sum(len(line) for line in document.lines)
+    if chars > limits.max_doc_chars:
+        raise ReadError(
+            f"gives {chars:,} characters of text, over the limit of {limits.max_doc_chars:,} for one document",
+            f"split it into smaller files, or raise {limit_setting('max_doc_chars')}",
+        )
+    return document
+
+
+def read_document(path: str | Path, *, ocr: bool = True, limits: ReadLimits = DEFAULTS.limits) -> Document:
     """Read one document (text, markdown, PDF, DOCX or HTML) with the reader for its suffix.
 
     Args:
         path: The file to read.
         ocr: Read PDF pages without a usable text layer with Tesseract when it is installed.
+        limits: Pages, paragraphs, unzipped size, table cells and characters one document may have (the time and
+            memory budget is kept by :mod:`kensaku.ingest.isolate`, around this call).
 
     Returns:
         The document, with the SHA-256 of the raw bytes.
 
     Raises:
         SourceNotFoundError: The file does not exist.
-        DocumentError: Unsupported type, a directory, empty, over the size limit, unreadable, binary, undecodable,
-            encrypted or damaged; the message starts with the path and says how to fix it.
+        DocumentError: Unsupported type, a directory, empty, over the size limit or one of ``limits``,
+            unreadable, binary, undecodable, encrypted or damaged; the message starts with the path and says how to
+            fix it.
     """
     p = Path(path)
     shown = str(path)
@@ -91,9 +114,10 @@ def read_document(path: str | Path, *, ocr: bool = True) -> Document:
         _check_file(p)
         data = p.read_bytes()
         module = reader(p.suffix)
-        document: Document = module.read(data, p, ocr=ocr) if module.__name__.endswith(".pdf") else module.read(data, p)
+        document = _read_with(module, data, p, ocr, limits)
     except ReadError as exc:
         raise DocumentError(shown, exc.reason, exc.fix) from exc
     except PermissionError as exc:
         raise DocumentError(shown, f"cannot be read ({exc.strerror})", "check the file's permissions") from exc
-    return replace(document, path=shown)
+    # The path opens the file; the name and title are shown, so a name that is not UTF-8 is decoded for them.
+    return replace(document, path=shown, name=display_name(document.name), title=display_name(document.title))

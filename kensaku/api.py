@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kensaku.config import DEFAULTS, FusionConfig, Settings
-from kensaku.errors import IndexMissingError
+from kensaku.errors import IndexMissingError, IndexStoreError
 from kensaku.index.build import BuildReport, ProgressCallback, build_bundle, build_index, why_rebuild
 from kensaku.index.embed import Embedder, load_embedder
 from kensaku.index.hybrid import Mode
@@ -32,6 +32,7 @@ from kensaku.index.tokenizer import Tokenizer
 from kensaku.ingest.memory import TextItem, texts_to_findings
 from kensaku.ingest.models import Finding
 from kensaku.ingest.pipeline import PathLike, as_paths
+from kensaku.writelock import write_lock
 
 JST = timezone(timedelta(hours=9), "JST")
 
@@ -101,7 +102,8 @@ class Index:
         except IndexMissingError:
             if build_from is None:
                 raise
-            return cls.build(build_from, directory, embedder=embedder, model=model, settings=settings)
+            # if_needed: when another process builds it at the same time, this waits and then opens that one.
+            return cls.build(build_from, directory, embedder=embedder, model=model, settings=settings, if_needed=True)
         if verify_sources:
             check_sources(manifest, directory)
         return cls._loaded(directory, manifest, embedder=embedder, model=model, settings=settings)
@@ -130,12 +132,14 @@ class Index:
         full: bool = False,
         show_progress: bool = False,
         on_progress: ProgressCallback | None = None,
+        wait: float | None = None,
     ) -> Index:
         """Index the documents under ``paths`` into ``directory`` and open the result.
 
         An index already at ``directory`` is replaced only once the new one is complete; its unchanged documents
         are reused (not read or embedded again) unless ``full``. Files that cannot be read are skipped and listed
-        in ``index.report.result.errors``.
+        in ``index.report.result.errors``. One writer at a time: the index's writer lock
+        (:mod:`kensaku.writelock`) is held from the ``if_needed`` check to the swap; searches are not held up.
 
         Args:
             paths: Files and folders (.txt .md .pdf .docx .html, or a BEIR ``corpus.jsonl``).
@@ -147,30 +151,34 @@ class Index:
             full: Read and embed every document again.
             show_progress: Progress bars on stderr.
             on_progress: Called with (stage, done, total).
+            wait: Seconds to wait while another process writes this index (``None``: 600 s, with a message on the
+                ``kensaku`` logger; ``0``: refuse at once).
 
         Raises:
             SourceNotFoundError: A path does not exist.
             NothingToIndexError: No document had text.
             EmbedderLoadError: The model cannot be loaded.
+            IndexLockedError: Another process still writes the index after ``wait`` seconds.
         """
         sources, directory = as_paths(paths), Path(directory)
         name = embedder.name if embedder is not None else (model or settings.model)
-        reason, manifest = why_rebuild(directory, name, sources) if if_needed else ("requested", None)
-        if not reason and manifest is not None:
-            index = cls._loaded(directory, manifest, embedder=embedder, model=name, settings=settings)
-            index.report = BuildReport(directory, False, "up to date", manifest.findings, manifest.documents)
-            return index
-        embedder = embedder or load_embedder(name, show_progress=show_progress)
-        bundle, report = build_index(
-            sources,
-            directory,
-            embedder=embedder,
-            settings=settings,
-            show_progress=show_progress,
-            on_progress=on_progress,
-            incremental=not full,
-            manifest=manifest,  # read by the --if-needed check: not read again
-        )
+        with write_lock(directory, wait):
+            reason, manifest = why_rebuild(directory, name, sources) if if_needed else ("requested", None)
+            if not reason and manifest is not None:
+                index = cls._loaded(directory, manifest, embedder=embedder, model=name, settings=settings)
+                index.report = BuildReport(directory, False, "up to date", manifest.findings, manifest.documents)
+                return index
+            embedder = embedder or load_embedder(name, show_progress=show_progress)
+            bundle, report = build_index(
+                sources,
+                directory,
+                embedder=embedder,
+                settings=settings,
+                show_progress=show_progress,
+                on_progress=on_progress,
+                incremental=not full,
+                manifest=manifest,  # read by the --if-needed check: not read again
+            )
         return cls(bundle, embedder=embedder, settings=settings, report=replace(report, reason=reason))
 
     @classmethod
@@ -205,15 +213,21 @@ class Index:
         *,
         show_progress: bool = False,
         on_progress: ProgressCallback | None = None,
+        wait: float | None = None,
     ) -> Index:
-        """Add documents: build this index's own sources plus ``paths`` (only new and changed ones are embedded).
+        """Add documents: build the index's sources plus ``paths`` (only new and changed ones are embedded).
 
-        Recorded documents that no longer exist are dropped; folders it was built from are walked again.
+        Recorded documents that no longer exist are dropped; folders it was built from are walked again. The
+        sources are those of the index in its directory when the writer lock is taken, so documents another
+        process added since this object was opened are kept. ``wait`` is as for :meth:`build`.
 
         Returns:
             The new index (this object keeps the old one).
         """
-        return self.rebuild([*self.sources, *as_paths(paths)], show_progress=show_progress, on_progress=on_progress)
+        with write_lock(self._stored(), wait):
+            base = self._on_disk()
+            paths = [*base.sources, *as_paths(paths)]
+            return base.rebuild(paths, show_progress=show_progress, on_progress=on_progress, wait=wait)
 
     def rebuild(
         self,
@@ -222,24 +236,48 @@ class Index:
         full: bool = False,
         show_progress: bool = False,
         on_progress: ProgressCallback | None = None,
+        wait: float | None = None,
     ) -> Index:
         """Build this index again, from ``paths`` or its own sources, with its own model; returns the new index.
 
-        Unchanged documents keep their findings and vectors (taken from this index, not read again) unless ``full``.
+        Unchanged documents keep their findings and vectors (taken from the index, not read again) unless ``full``.
+        Holds the writer lock (``wait`` as for :meth:`build`); when another process replaced the index since this
+        object was opened, that newer index (its sources, findings and vectors) is the one rebuilt.
         """
+        directory = self._stored()
+        with write_lock(directory, wait):
+            base = self._on_disk()
+            bundle, report = build_index(
+                as_paths(paths) if paths is not None else base.sources,
+                directory,
+                embedder=base.embedder,
+                settings=self.settings,
+                show_progress=show_progress,
+                on_progress=on_progress,
+                incremental=not full,
+                previous=base.bundle,
+            )
+        return Index(bundle, embedder=base.embedder, settings=self.settings, report=replace(report, reason="requested"))
+
+    def _stored(self) -> Path:
+        """The index directory; refuses an index held in memory only."""
         if self.directory is None:
             raise IndexMissingError("this index lives in memory only", "build one from files with Index.build")
-        bundle, report = build_index(
-            as_paths(paths) if paths is not None else self.sources,
-            self.directory,
-            embedder=self.embedder,
-            settings=self.settings,
-            show_progress=show_progress,
-            on_progress=on_progress,
-            incremental=not full,
-            previous=self.bundle,
-        )
-        return Index(bundle, embedder=self.embedder, settings=self.settings, report=replace(report, reason="requested"))
+        return self.directory
+
+    def _on_disk(self) -> Index:
+        """This index, or the one now in its directory when another writer replaced it since this one was opened
+        (call with the writer lock held). When the directory holds no readable index, this one is used."""
+        directory = self._stored()
+        try:
+            manifest = read_manifest(directory)
+            if manifest.fingerprint == self.fingerprint:
+                return self
+            bundle = load_index(directory, verify_sources=False, manifest=manifest)
+        except IndexStoreError:
+            return self
+        same_model = manifest.model.name == self.manifest.model.name
+        return Index(bundle, embedder=self._embedder if same_model else None, settings=self.settings)
 
     # --- what it holds ------------------------------------------------------------------------------------------
 

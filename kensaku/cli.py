@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from kensaku.config import DEFAULTS, Settings
 from kensaku.errors import InputError, KensakuError, NothingToIndexError
+from kensaku.terminal import emit, printable, read_queries, report_build
 
 if TYPE_CHECKING:
     from kensaku.api import Index
-    from kensaku.index.build import BuildReport
-    from kensaku.index.incremental import BuildStats
-    from kensaku.index.search import Filters, Hit
+    from kensaku.index.search import Filters
 
 EXIT_USAGE = 2
 
@@ -79,10 +78,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("info", help="index, model, dictionary and library versions")
     p.add_argument("--format", choices=("text", "json"), default="text")
     _add_index_args(p)
+    p = commands.add_parser("verify", help="check every file of the index against its SHA-256, and every row")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    _add_index_args(p)
     return parser
 
 
 _NO_OCR_HELP = "skip PDF pages without a text layer instead of reading them with Tesseract OCR"
+_FILE_TIMEOUT_HELP = (
+    f"the most SECONDS one file may take to read (default: {DEFAULTS.limits.file_timeout_s:g}, plus "
+    f"{DEFAULTS.limits.ocr_page_s:g} per page read by OCR; $KENSAKU_FILE_TIMEOUT); a file over it is reported and "
+    "the build goes on; 0: no limit (read in this process)"
+)
+_WAIT_HELP = (
+    "while another process writes this index, wait up to SECONDS for it (default: 600, with a message; "
+    "0: refuse at once; inf: no limit); exit status 2 when it is still busy"
+)
 
 
 def _add_build_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's subparsers action is private
@@ -96,11 +107,15 @@ def _add_build_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's sub
     p.add_argument("--full", action="store_true", help="read and embed every document again (no reuse)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--no-ocr", action="store_true", help=_NO_OCR_HELP)
+    p.add_argument("--wait", type=float, metavar="SECONDS", help=_WAIT_HELP)
+    p.add_argument("--file-timeout", type=float, metavar="SECONDS", help=_FILE_TIMEOUT_HELP)
     _add_index_args(p)
     p = commands.add_parser("add", help="add documents to an existing index (only new or changed ones are embedded)")
     p.add_argument("paths", nargs="+", help="files or folders to add")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--no-ocr", action="store_true", help=_NO_OCR_HELP)
+    p.add_argument("--wait", type=float, metavar="SECONDS", help=_WAIT_HELP)
+    p.add_argument("--file-timeout", type=float, metavar="SECONDS", help=_FILE_TIMEOUT_HELP)
     _add_index_args(p)
 
 
@@ -129,6 +144,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = replace(settings, model=args.model)
     if getattr(args, "no_ocr", False):
         settings = replace(settings, ocr=False)
+    if getattr(args, "file_timeout", None) is not None:
+        settings = replace(settings, limits=replace(settings.limits, file_timeout_s=args.file_timeout))
     fusion: dict[str, Any] = {}
     for flag, key in (("fusion", "method"), ("w_dense", "w_dense"), ("depth", "depth")):
         if getattr(args, flag, None) is not None:
@@ -173,9 +190,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         if_needed=args.if_needed,
         full=args.full,
         show_progress=not args.no_progress,
+        wait=args.wait,
     )
     assert index.report is not None
-    return _report_build(args, index.report)
+    return report_build(args, index.report)
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -185,92 +203,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     if args.model or args.precision:
         raise InputError("kensaku add keeps the index's model", "use `kensaku build --model …` to change it")
     index = Index.open(_settings(args).index_dir, verify_sources=False)
-    added = index.add(args.paths, show_progress=not args.no_progress)
+    added = index.add(args.paths, show_progress=not args.no_progress, wait=args.wait)
     assert added.report is not None
-    return _report_build(args, added.report)
-
-
-def _report_build(args: argparse.Namespace, report: BuildReport) -> int:
-    """Print a build's problems (one line per file) on stderr and its summary on stdout."""
-    result = report.result
-    errors = result.errors if result else []
-    warnings = result.warnings if result else []
-    ignored = result.ignored if result else []
-    for error in errors:
-        print(f"kensaku: skipped {error.path}: {error.reason}", file=sys.stderr)
-    for warning in warnings:
-        print(f"kensaku: warning: {warning.path}: {warning.reason}", file=sys.stderr)
-    if ignored:
-        print(
-            f"kensaku: ignored {len(ignored)} file(s) of unsupported types: {', '.join(ignored[:5])}", file=sys.stderr
-        )
-    summary = {
-        "index": str(report.directory),
-        "built": report.built,
-        "reason": report.reason,
-        "findings": report.findings,
-        "documents": report.documents,
-        "reuse": report.stats.to_dict() if report.stats else None,
-        "errors": [{"path": e.path, "reason": e.reason} for e in errors],
-        "warnings": [{"path": w.path, "reason": w.reason} for w in warnings],
-        "ignored": ignored,
-    }
-    if args.format == "json":
-        print(json.dumps(summary, ensure_ascii=False))
-    elif not report.built:
-        print(f"index at {report.directory} is up to date ({report.findings} findings)")
-    else:
-        print(f"indexed {report.findings} findings from {report.documents} document(s) into {report.directory}")
-        if report.stats:
-            print(_describe_stats(report.stats))
-        if errors or warnings:
-            print(f"{len(errors)} file(s) skipped, {len(warnings)} warning(s); see the messages above")
-    return 0
-
-
-def _describe_stats(stats: BuildStats) -> str:
-    parts = f"{stats.new} new, {stats.changed} changed, {stats.unchanged} unchanged, {stats.removed} removed"
-    how = f"full build: {stats.full_reason}" if stats.full_reason else "incremental"
-    return f"documents: {parts}; {stats.embedded} finding(s) embedded ({how})"
-
-
-def _print_hits(query: str, hits: Sequence[Hit]) -> None:
-    print(f"# {query}")
-    if not hits:
-        print("(no results)")
-    for hit in hits:
-        f = hit.finding
-        print(f"{hit.rank:>2}. [{hit.score:.3f}] {f.text}")
-        print(f"    {f.citation}｜{f.kind}")
-        print(f"    id: {f.id}")
-    print()
-
-
-def _emit(args: argparse.Namespace, results: Sequence[tuple[str, Sequence[Hit]]]) -> None:
-    if args.format == "text":
-        for query, hits in results:
-            _print_hits(query, hits)
-        return
-    objects = [{"query": q, "results": [h.to_dict() for h in hits]} for q, hits in results]
-    if args.format == "jsonl":
-        for obj in objects:
-            print(json.dumps(obj, ensure_ascii=False))
-    else:
-        print(json.dumps(objects[0] if len(objects) == 1 else objects, ensure_ascii=False, indent=2))
-
-
-def _read_queries(source: str) -> list[str]:
-    if source == "-":
-        lines = sys.stdin.read().splitlines()
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise InputError(f"queries file {source} not found", "give a file with one query per line")
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    queries = [line.strip() for line in lines if line.strip()]
-    if not queries:
-        raise InputError(f"queries file {source} has no queries", "write one query per line")
-    return queries
+    return report_build(args, added.report)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -279,11 +214,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     if (args.query is None) == (args.queries is None):
         raise InputError("give a query or --queries FILE (not both)", "e.g. kensaku search フェローの契約形態は")
-    queries = _read_queries(args.queries) if args.queries else [args.query]
+    queries = read_queries(args.queries) if args.queries else [args.query]
     for query in queries:
         check_query(query)  # refuse bad input before loading the model
     filters, index = _filters(args), _open(args)
-    _emit(args, [(q, index.search(q, args.k, mode=args.mode, filters=filters)) for q in queries])
+    emit(args, [(q, index.search(q, args.k, mode=args.mode, filters=filters)) for q in queries])
     return 0
 
 
@@ -297,7 +232,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
     hits = index.similar(
         args.id, text=args.text, k=args.k, other_municipalities=args.other_municipalities, filters=_filters(args)
     )
-    _emit(args, [(args.id or args.text, hits)])
+    emit(args, [(args.id or args.text, hits)])
     return 0
 
 
@@ -380,6 +315,22 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """``kensaku verify``: the full integrity check (exit 2 with the rebuild command when anything is damaged)."""
+    from kensaku.index.store import verify_index
+
+    report = verify_index(_settings(args).index_dir)
+    if args.format == "json":
+        counts = {"files": report.files, "bytes": report.bytes, "findings": report.findings}
+        print(json.dumps({"index": str(report.directory), "intact": True, **counts}))
+    else:
+        print(
+            f"index at {report.directory} is intact: {report.files} files ({report.bytes:,} bytes) match their "
+            f"SHA-256, {report.findings} findings agree in every part"
+        )
+    return 0
+
+
 COMMANDS = {
     "build": cmd_build,
     "add": cmd_add,
@@ -388,6 +339,7 @@ COMMANDS = {
     "export": cmd_export,
     "eval": cmd_eval,
     "info": cmd_info,
+    "verify": cmd_verify,
 }
 
 
@@ -419,8 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KensakuError as exc:
         if isinstance(exc, NothingToIndexError):
             for path, reason in exc.problems:  # why each file gave nothing, before the one-line error
-                print(f"kensaku: {path}: {reason}", file=sys.stderr)
-        print(f"kensaku: error: {exc}", file=sys.stderr)
+                print(printable(f"kensaku: {path}: {reason}"), file=sys.stderr)
+        print(printable(f"kensaku: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("kensaku: interrupted", file=sys.stderr)

@@ -8,15 +8,17 @@ tuned on the dev splits of JSQuAD and ``corpus/eval``). A module never hard-code
 ('e5-small-int8', 0.5, 400)
 >>> Settings.from_env({"KENSAKU_INDEX": "/tmp/idx"}).index_dir
 PosixPath('/tmp/idx')
+>>> DEFAULTS.limits.file_timeout_s, Settings.from_env({"KENSAKU_FILE_TIMEOUT": "900"}).limits.file_timeout_s
+(300.0, 900.0)
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from kensaku.errors import InputError
 
@@ -58,6 +60,116 @@ class FusionConfig:
             raise InputError(f"depth={self.depth} must be at least 1", "100 or more is recommended")
 
 
+# The environment variable of each read limit (the time budget also has the flag --file-timeout).
+LIMIT_ENV: dict[str, str] = {
+    "file_timeout_s": "KENSAKU_FILE_TIMEOUT",
+    "ocr_page_s": "KENSAKU_OCR_PAGE_TIMEOUT",
+    "worker_memory_mb": "KENSAKU_WORKER_MEMORY_MB",
+    "max_doc_chars": "KENSAKU_MAX_DOC_CHARS",
+    "max_doc_findings": "KENSAKU_MAX_DOC_FINDINGS",
+    "max_pdf_pages": "KENSAKU_MAX_PDF_PAGES",
+    "max_docx_paragraphs": "KENSAKU_MAX_DOCX_PARAGRAPHS",
+    "max_unzipped_mb": "KENSAKU_MAX_UNZIPPED_MB",
+    "max_zip_ratio": "KENSAKU_MAX_ZIP_RATIO",
+    "max_table_cells": "KENSAKU_MAX_TABLE_CELLS",
+}
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much work one document may demand; each limit is checked before the work it bounds is done.
+
+    Sizes on disk do not bound the work: 54 KB of DOCX can unzip into 130,000 paragraphs, one HTML cell can span a
+    65,534 × 1,000 grid. A document over a limit is refused (a :class:`~kensaku.errors.DocumentError` naming the
+    value, the limit and how to raise it: :func:`limit_setting`); the batch goes on. Each limit is read from
+    ``$KENSAKU_…`` by :meth:`from_env` (:data:`LIMIT_ENV`).
+
+    The defaults were sized on measurements on a 2-core machine: a 1,000-page text PDF (2.0 million characters)
+    reads in 67 s and gives 6,300 findings; a 3.6 MB HTML page reads in 7 s; Tesseract OCR of a dense A4 page (2,070
+    characters) takes 22 s, the fixture pages 1–11 s (``jpn+jpn_vert`` retries included).
+
+    Attributes:
+        file_timeout_s: Seconds one file may take to be read and cut into findings, in a worker process that is
+            killed when it runs over (:mod:`kensaku.ingest.isolate`; a hang in C code or a regex stops too). 300 s
+            is 4.5 times the 1,000-page PDF. ``0``: read in the calling process, without time or memory limit.
+        ocr_page_s: Seconds added to a file's budget for each page it reads by OCR (5 times the dense page). The
+            budget grows with the pages OCR reads, so a 300-page scan (about 2 hours here) is not killed, while a
+            hang outside OCR still is.
+        worker_memory_mb: Address-space limit of the worker process (Tesseract included); a file that needs more
+            fails alone instead of the machine. ``0``: no limit.
+        max_doc_chars: Characters of text one document may give (5 times the 1,000-page report).
+        max_doc_findings: Findings one document may give: 8 times the 1,000-page report; each finding is embedded,
+            about 14 ms of CPU, so 50,000 take about 12 minutes.
+        max_pdf_pages: Pages of one PDF, checked when it is opened, before any page is read.
+        max_docx_paragraphs: Paragraphs in one ``.docx`` (all its XML parts; 300 per page for 1,000 pages), counted
+            in the unzipped XML before it is parsed.
+        max_unzipped_mb: Unzipped size of one ``.docx``, summed over its zip directory before anything is unzipped.
+        max_zip_ratio: Largest unzipped/zipped size ratio of one part of a ``.docx`` over 1 MB (Word XML zips about
+            5–20 times; a decompression bomb 600 times and more).
+        max_table_cells: Grid cells of one table (rows × columns, a cell spanning ``colspan × rowspan`` counted as
+            all the cells it covers) in HTML and ``.docx``, counted before the grid is built.
+
+    Raises:
+        InputError: A negative limit, or a zero one where zero means nothing.
+    """
+
+    file_timeout_s: float = 300.0
+    ocr_page_s: float = 120.0
+    worker_memory_mb: int = 4096
+    max_doc_chars: int = 10_000_000
+    max_doc_findings: int = 50_000
+    max_pdf_pages: int = 2_000
+    max_docx_paragraphs: int = 300_000
+    max_unzipped_mb: int = 512
+    max_zip_ratio: int = 200
+    max_table_cells: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        """Refuse a negative limit, and zero where it would refuse every document."""
+        for item in fields(self):
+            value = getattr(self, item.name)
+            optional = item.name in ("file_timeout_s", "ocr_page_s", "worker_memory_mb")
+            if not value >= 0 or (value == 0 and not optional):  # also NaN
+                raise InputError(
+                    f"{item.name}={value} is {'zero' if value == 0 else 'not a positive number'}",
+                    f"give a positive limit (default {getattr(ReadLimits, item.name)}; ${LIMIT_ENV[item.name]})",
+                )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> ReadLimits:
+        """The defaults, with each ``$KENSAKU_…`` of :data:`LIMIT_ENV` that is set applied.
+
+        Raises:
+            InputError: A variable that is not a number.
+        """
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            text = environ.get(LIMIT_ENV[item.name], "").strip()
+            if not text:
+                continue
+            kind = float if isinstance(getattr(cls, item.name), float) else int
+            try:
+                values[item.name] = kind(text)
+            except ValueError:
+                raise InputError(
+                    f"${LIMIT_ENV[item.name]}={text!r} is not {'a number' if kind is float else 'a whole number'}",
+                    f"set it like {getattr(cls, item.name)} (the default), or unset it",
+                ) from None
+        return cls(**values)
+
+
+def limit_setting(name: str) -> str:
+    """How to raise the read limit ``name``: its flag (if any), environment variable and setting.
+
+    >>> limit_setting("max_pdf_pages")
+    '$KENSAKU_MAX_PDF_PAGES (Settings.limits.max_pdf_pages)'
+    >>> limit_setting("file_timeout_s")
+    '--file-timeout or $KENSAKU_FILE_TIMEOUT (Settings.limits.file_timeout_s)'
+    """
+    flag = "--file-timeout or " if name == "file_timeout_s" else ""
+    return f"{flag}${LIMIT_ENV[name]} (Settings.limits.{name})"
+
+
 def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
     """Where the converted default model is kept: ``$KENSAKU_CACHE``, else ``$XDG_CACHE_HOME/kensaku``, else
     ``~/.cache/kensaku``."""
@@ -95,6 +207,7 @@ class Settings:
         max_binary_mb: Size limit of one ``.pdf`` or ``.docx`` document.
         ocr: Read PDF pages without a usable text layer with Tesseract when it is installed (``--no-ocr`` or
             ``$KENSAKU_OCR=0`` turn it off).
+        limits: How much time, memory, text and findings one document may demand (:class:`ReadLimits`).
     """
 
     index_dir: Path = Path(".kensaku") / "index"
@@ -113,12 +226,14 @@ class Settings:
     max_text_mb: int = 50
     max_binary_mb: int = 200
     ocr: bool = True
+    limits: ReadLimits = field(default_factory=ReadLimits)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
-        """The defaults, with ``$KENSAKU_INDEX``, ``$KENSAKU_MODEL`` and ``$KENSAKU_OCR=0`` applied when set (the
-        model cache reads ``$KENSAKU_CACHE`` itself, see :func:`default_cache_dir`)."""
-        settings = cls()
+        """The defaults, with ``$KENSAKU_INDEX``, ``$KENSAKU_MODEL``, ``$KENSAKU_OCR=0`` and the read limits
+        (:meth:`ReadLimits.from_env`) applied when set (the model cache reads ``$KENSAKU_CACHE`` itself, see
+        :func:`default_cache_dir`)."""
+        settings = cls(limits=ReadLimits.from_env(environ))
         if environ.get("KENSAKU_INDEX"):
             settings = replace(settings, index_dir=Path(environ["KENSAKU_INDEX"]))
         if environ.get("KENSAKU_MODEL"):

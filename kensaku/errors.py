@@ -16,12 +16,15 @@ working for callers that used it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 
 __all__ = [
     "DocumentError",
     "EmbedderLoadError",
     "FindingNotFoundError",
     "IndexCorruptError",
+    "IndexLockedError",
     "IndexMismatchError",
     "IndexMissingError",
     "IndexStoreError",
@@ -130,6 +133,49 @@ class IndexMismatchError(IndexStoreError):
 
 class IndexCorruptError(IndexStoreError):
     """The index files are unreadable or inconsistent; it must be rebuilt."""
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds an index's writer lock (as the holder wrote it into the lock file; see :mod:`kensaku.writelock`).
+
+    Attributes:
+        pid: The holder's process id (on ``host``).
+        host: The machine it runs on.
+        since: When it took the lock (aware).
+        command: Its command line (shortened), e.g. ``kensaku add b.pdf``.
+    """
+
+    pid: int
+    host: str
+    since: datetime
+    command: str
+
+    def describe(self, tz: tzinfo | None = None) -> str:
+        """``PID 1234 on host x since 2026-11-30 13:00:05 JST (kensaku add b.pdf)``; local time unless ``tz``."""
+        since = self.since.astimezone(tz)
+        return f"PID {self.pid} on host {self.host} since {since:%Y-%m-%d %H:%M:%S} {since.tzname()} ({self.command})"
+
+
+class IndexLockedError(IndexStoreError):
+    """Another process is writing the index (a build, an add, the app's rebuild): one writer at a time.
+
+    Args:
+        reason: Which index, who holds it and how long this writer waited.
+        fix: What to do about it.
+        directory: The index directory.
+        holder: Who holds the lock; ``None`` when its record could not be read.
+        waited: Seconds this writer waited before giving up.
+    """
+
+    def __init__(
+        self, reason: str, fix: str = "", *, directory: str = "", holder: LockHolder | None = None, waited: float = 0
+    ) -> None:
+        """Keep the holder apart from the message, for callers that show it their own way (the app)."""
+        self.directory = directory
+        self.holder = holder
+        self.waited = waited
+        super().__init__(reason, fix)
 
 
 class EmbedderLoadError(KensakuError):

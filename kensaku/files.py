@@ -4,7 +4,8 @@ streamed SHA-256 (shared by the index store, the model cache and the exports).
 A directory is replaced by writing a temporary sibling (``.NAME.tmp-PID-…``) and swapping it in with two renames
 (old → ``.NAME.old-PID``, new → ``NAME``), so a failed or killed writer leaves the previous version as it was. A
 ``kill -9`` between the two renames leaves no ``NAME`` but a complete ``.NAME.old-PID``: :func:`recover` renames it
-back once that process is gone, and removes leftovers of dead writers.
+back once no writer holds the directory's lock (``.NAME.lock``, :mod:`kensaku.writelock`), and removes leftovers of
+dead writers.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from kensaku.writelock import unless_writing, write_lock
 
 # A directory holding this file is complete (it is written last).
 MARKER = "manifest.json"
@@ -41,62 +44,106 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _leftovers(target: Path, kind: str) -> list[tuple[Path, int]]:
-    """``(path, pid)`` of ``.NAME.KIND-PID…`` siblings of ``target`` left by builds whose process is gone."""
+def process_start(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), from ``/proc``; ``None`` when it cannot be told."""
+    try:
+        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])  # field 22, starttime
+        lines = Path("/proc/stat").read_text().splitlines()
+        boot = next(float(line.split()[1]) for line in lines if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _dead_build(path: Path, pid: int) -> bool:
+    """Whether leftover ``path`` of process ``pid`` is a dead build's, judged without the lock: the process is gone,
+    or its PID now belongs to a process started after the leftover last changed (the PID was reused)."""
+    if pid == os.getpid():
+        return False  # maybe another thread's build
+    if not _pid_alive(pid):
+        return True
+    started = process_start(pid)
+    try:
+        return started is not None and started > path.stat().st_ctime + 1
+    except OSError:
+        return False
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _leftovers(target: Path, kind: str, *, by_pid: bool = False) -> list[Path]:
+    """The ``.NAME.KIND-PID…`` siblings of ``target``, newest first; with ``by_pid`` (the lock cannot be asked)
+    only those of dead builds by :func:`_dead_build`."""
     out = []
     for path in target.parent.glob(f".{target.name}.{kind}-*"):
         digits = path.name.removeprefix(f".{target.name}.{kind}-").split("-")[0]
-        if digits.isdigit() and int(digits) != os.getpid() and not _pid_alive(int(digits)):
-            out.append((path, int(digits)))
-    return sorted(out, key=lambda item: item[0].stat().st_mtime, reverse=True)
+        if digits.isdigit() and (not by_pid or _dead_build(path, int(digits))):
+            out.append(path)
+    return sorted(out, key=_mtime, reverse=True)
 
 
 def recover(directory: Path) -> bool:
     """Undo what a killed build left behind at ``directory``; returns True when the previous index was restored.
 
     A build killed between its two renames leaves the previous index as ``.NAME.old-PID`` and no ``NAME``: it is
-    renamed back. Temporary build directories and old copies of dead processes are removed.
+    renamed back. Temporary build directories and old copies of dead builds are removed.
+
+    Which leftovers are dead is told by the writer lock (:mod:`kensaku.writelock`), not by the PID in their names
+    (a PID may have been reused by an unrelated process): while another writer holds the lock nothing is touched (its
+    files are in use); when the lock is free, or held by this thread's own build, every leftover is a dead build's.
+    Without leftovers the lock is not asked at all, so readers never wait for or disturb a writer. Where locking is
+    not available, a leftover counts as dead when its PID is gone or was reused (:func:`_dead_build`).
     """
     target = Path(directory).resolve()
-    if not target.parent.is_dir():
+    if not target.parent.is_dir() or not (_leftovers(target, "old") or _leftovers(target, "tmp")):
         return False
     restored = False
-    for old, _ in _leftovers(target, "old"):
-        if not target.exists() and (old / MARKER).is_file():
-            old.rename(target)
-            restored = True
-        else:
-            shutil.rmtree(old, ignore_errors=True)
-    for tmp, _ in _leftovers(target, "tmp"):
-        shutil.rmtree(tmp, ignore_errors=True)
+    with unless_writing(target) as free:
+        if free is False:
+            return False
+        for old in _leftovers(target, "old", by_pid=free is None):
+            if not target.exists() and (old / MARKER).is_file():
+                old.rename(target)
+                restored = True
+            else:
+                shutil.rmtree(old, ignore_errors=True)
+        for tmp in _leftovers(target, "tmp", by_pid=free is None):
+            shutil.rmtree(tmp, ignore_errors=True)
     return restored
 
 
 @contextmanager
-def atomic_directory(target: Path) -> Iterator[Path]:
+def atomic_directory(target: Path, *, wait: float | None = None) -> Iterator[Path]:
     """Yield a temporary directory next to ``target``; on success it replaces ``target`` by rename.
 
-    On an exception the temporary directory is removed and ``target`` is untouched; after a ``kill -9``,
-    :func:`recover` puts things right.
+    The writer lock of ``target`` is held throughout (taken again when the caller holds it already; waiting up to
+    ``wait`` seconds for another writer, see :func:`kensaku.writelock.write_lock`). On an exception the temporary
+    directory is removed and ``target`` is untouched; after a ``kill -9``, :func:`recover` puts things right.
     """
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    recover(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
-    try:
-        yield tmp
-        old = None
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{os.getpid()}"
-            if old.exists():
-                shutil.rmtree(old)
-            target.rename(old)
-        tmp.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with write_lock(target, wait):
+        recover(target)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+        try:
+            yield tmp
+            old = None
+            if target.exists():
+                old = target.parent / f".{target.name}.old-{os.getpid()}"
+                if old.exists():
+                    shutil.rmtree(old)
+                target.rename(old)
+            tmp.rename(target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
 
 def atomic_file(target: Path, data: bytes) -> Path:

@@ -114,3 +114,9 @@ def package_modules() -> list[str]:
 
 # Modules whose examples need MeCab or the embedding model: their doctests run in the integration tier.
 HEAVY_DOCTESTS = frozenset({"kensaku.api", "kensaku.index.tokenizer", "kensaku.app.render"})
+
+
+def older_manifest(data: dict[str, Any]) -> dict[str, Any]:
+    """Manifest data as format version 2 wrote it (no file checksums, no checksum of its own): tests that edit a
+    manifest by hand to simulate an older index use this, as a format-3 manifest refuses any edit."""
+    return {k: v for k, v in data.items() if k not in ("files", "checksum")} | {"format_version": 2}

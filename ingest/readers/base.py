@@ -25,12 +25,13 @@ from typing import Literal
 
 from kensaku.errors import KensakuError
 from kensaku.ingest.models import Document
-from kensaku.ingest.normalize import clean_text
+from kensaku.ingest.normalize import clean_text, strip_controls
 
 TITLE_MAX_CHARS = 120
 MAX_HEADING_LEVEL = 6
 HEADER_CELL_MAX_CHARS = 20
-_BREAK = re.compile(r"\s*\n\s*")
+# A match starts where a run of whitespace does, so that a long run is scanned once, not from each of its characters.
+_BREAK = re.compile(r"(?<!\s)\s*\n\s*")
 _WIDE = frozenset("FWHA")
 
 
@@ -200,7 +201,8 @@ def new_document(
     Args:
         path: The file.
         data: Its raw bytes (hashed for the manifest and incremental builds).
-        lines: Markdown-like lines (see the module docstring).
+        lines: Markdown-like lines (see the module docstring); control characters other than tab are removed
+            (:func:`~kensaku.ingest.normalize.strip_controls`), for every format.
         title: Document title; defaults to the first heading, else the file stem.
         origins: Number cited per line (empty: the line index itself).
         pages: Page per line (paged formats only).
@@ -211,6 +213,7 @@ def new_document(
     Raises:
         ReadError: No line holds text, or ``origins``/``pages`` do not match ``lines``.
     """
+    lines = [strip_controls(line) for line in lines]
     if not any(line.strip() for line in lines):
         raise ReadError("contains no text to index (scanned images or an empty document?). OCR it or remove it.")
     for name, values in (("origins", origins), ("pages", pages)):

@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kensaku.config import DEFAULTS, MB
+from kensaku.config import DEFAULTS, MB, ReadLimits
 from kensaku.ingest.models import Document
 from kensaku.ingest.normalize import clean_text
 from kensaku.ingest.readers.base import (
@@ -49,6 +49,7 @@ from kensaku.ingest.readers.base import (
     render_blocks,
     table_texts,
 )
+from kensaku.ingest.readers.limits import check_package, check_table
 
 if TYPE_CHECKING:
     import docx.document
@@ -85,9 +86,12 @@ def _val(el: Element | None) -> str:
 
 
 def _count(el: Element | None, default: int) -> int:
-    """The ``w:val`` of ``el`` as a positive count (``gridSpan``, ``gridBefore``), else ``default``."""
-    val = _val(el)
-    return min(int(val), 1000) if val.isdigit() and int(val) > 0 else default
+    """The ``w:val`` of ``el`` as a positive count (``gridSpan``, ``gridBefore``) clamped to 1000, else ``default``
+    (``int()`` refuses more than 4,300 digits, and ``isdigit`` admits superscripts it refuses)."""
+    val = _val(el).lstrip("0")
+    if not val.isdecimal():
+        return default
+    return 1000 if len(val) > 4 else min(int(val), 1000)
 
 
 @dataclass(frozen=True)
@@ -293,6 +297,27 @@ def _table_texts(tbl: Element) -> list[str]:
     return table_texts(rows, header=True if header else None)
 
 
+def _check_tables(body: Element, limits: ReadLimits) -> None:
+    """Refuse a table whose grid, or the text its vertically merged cells repeat, is over ``limits``, before any
+    table is read (a continued ``vMerge`` cell repeats the text above it, see the module docstring)."""
+    for tbl in body.iter(_W + "tbl"):
+        cells = chars = 0
+        above: dict[int, int] = {}
+        for tr in _wrapped(tbl, _W + "tr"):
+            col = _count(tr.find(f"{_W}trPr/{_W}gridBefore"), 0)
+            for tc in _wrapped(tr, _W + "tc"):
+                merge = tc.find(f"{_W}tcPr/{_W}vMerge")
+                if merge is not None and _val(merge) in ("", "continue"):
+                    size = above.get(col, 0)
+                else:
+                    size = sum(len(t.text or "") for t in tc.iter(_W + "t"))
+                above[col] = size
+                chars += size
+                col += _count(tc.find(f"{_W}tcPr/{_W}gridSpan"), 1)
+            cells += col
+        check_table(cells, chars, limits)
+
+
 def _runs(el: Element) -> Iterator[Element]:
     """The ``w:r`` runs of a paragraph whose text is part of it (also in hyperlinks, fields, inline controls)."""
     for child in el:
@@ -397,13 +422,15 @@ def _cause(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text[:100]}"
 
 
-def _open(data: bytes) -> docx.document.Document:
-    """Open the package with python-docx, turning any failure into a :class:`ReadError`."""
+def _open(data: bytes, limits: ReadLimits) -> docx.document.Document:
+    """Open the package with python-docx, turning any failure into a :class:`ReadError`; a package over the
+    unzipped-size, zip-ratio or paragraph limit is refused before it is parsed."""
     if data.startswith(_OLE_MAGIC):
         raise ReadError(
             "is a password-protected .docx or an old Word 97–2003 .doc (an OLE compound file), which cannot be "
             "read; remove the password, or open it in Word and save it as .docx (Word 2007 or later)."
         )
+    check_package(data, limits)
     import docx
 
     try:
@@ -420,21 +447,25 @@ def _core_title(document: docx.document.Document) -> str:
     return clean_text(document.core_properties.title or "")
 
 
-def read(data: bytes, path: Path) -> Document:
+def read(data: bytes, path: Path, *, limits: ReadLimits = DEFAULTS.limits) -> Document:
     """Read a ``.docx`` file into a document whose lines are markdown-like blocks cited as ``¶n``.
 
     Args:
         data: The file's bytes.
         path: The file (for the name, the stem and the title fallback).
+        limits: Unzipped size, zip ratio and paragraphs (checked before parsing), table cells and the characters
+            merged cells repeat (checked before the tables are read).
 
     Returns:
         The document; the title is the core-properties title, else the first ``Title`` paragraph, else the first
         heading, else the stem.
 
     Raises:
-        ReadError: Not a ``.docx`` (random bytes, ``.doc``, another zip), password-protected, or without text.
+        ReadError: Not a ``.docx`` (random bytes, ``.doc``, another zip), password-protected, without text, or
+            over one of ``limits``.
     """
-    document = _open(data)
+    document = _open(data, limits)
+    _check_tables(document.element.body, limits)
     blocks, title = _blocks(document.element.body, _styles(document.styles.element))
     lines, origins, _ = render_blocks(blocks)
     return new_document(path, data, lines, title=_core_title(document) or title, origins=origins, line_unit="¶")

@@ -19,6 +19,7 @@ into blocks cited by source line, and :func:`select` keeps the blocks whose text
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -84,7 +85,9 @@ def _match(parts: Sequence[Part], main: str) -> list[bool]:
     cursor, kept = 0, []
     for part in parts:
         text = part.probe
-        pos = main.find(text, cursor) if text else -1
+        # A short probe counts only near the cursor, so only that far is searched: linear, not parts × main text.
+        end = None if len(text) >= WINDOW else cursor + NEAR + len(text)
+        pos = main.find(text, cursor, end) if text else -1
         if pos != -1 and (pos - cursor <= NEAR or len(text) >= WINDOW):
             cursor = pos + len(text)
             kept.append(True)
@@ -116,7 +119,8 @@ def _siblings(holder: Element) -> set[Element]:
     same = [s for s in holder.itersiblings() if s.tag == holder.tag and s.get("class") == holder.get("class")]
     if not same:
         return {holder}
-    between = [s for s in holder.itersiblings() if same[-1] in set(s.itersiblings())]
+    last = same[-1]
+    between = list(itertools.takewhile(lambda s: s is not last, holder.itersiblings()))
     return {holder, *same, *(s for s in between if isinstance(s.tag, str) and s.tag.lower()[:1] == "h")}
 
 
@@ -149,9 +153,11 @@ def select(parts: Sequence[Part], main: str, page_title: str) -> list[bool]:
     for i, part in enumerate(parts):
         kept[i] = kept[i] or any(el in areas for el in (part.source, *part.source.iterancestors()))
     title = probe(page_title)
+    after = False  # whether the nearest non-heading part after part i is kept
     for i in reversed(range(len(parts))):
         part = parts[i]
-        if part.heading and not kept[i]:
-            after = next((kept[j] for j in range(i + 1, len(parts)) if not parts[j].heading), False)
+        if not part.heading:
+            after = kept[i]
+        elif not kept[i]:
             kept[i] = after or _is_headline(part, title)
     return kept

@@ -9,6 +9,11 @@ mean word confidence stays under 60 — vertical text read as horizontal scores 
 is read again with ``-l jpn+jpn_vert`` (Tesseract then finds vertical blocks itself) and the more confident reading is
 kept. Words are joined as wrapped lines are (:func:`~kensaku.ingest.normalize.join_lines`: a space only between
 two ASCII words; the vertical model puts spaces between Japanese words).
+
+OCR is the slow part of reading a scan (22 s for a dense A4 page on a 2-core machine), so the per-file time budget
+(:class:`~kensaku.config.ReadLimits`) grows by ``ocr_page_s`` with every page read by OCR: the worker process that
+reads the file (:mod:`kensaku.ingest.isolate`) registers a hook with :func:`on_each_page` and tells the caller as
+each page starts.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import functools
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +39,9 @@ RETRY_BELOW_CONFIDENCE = 60.0
 TIMEOUT_S = 180
 HORIZONTAL = "jpn"
 BOTH = "jpn+jpn_vert"
+
+# Called as each page's OCR starts (see on_each_page); one at most.
+_page_hooks: list[Callable[[], None]] = []
 
 
 class OcrError(KensakuError, RuntimeError):
@@ -72,6 +81,11 @@ def ocr_available() -> bool:
     return HORIZONTAL in _languages()
 
 
+def on_each_page(hook: Callable[[], None] | None) -> None:
+    """Have ``hook`` called as the OCR of each page starts, replacing any earlier one (``None``: no hook)."""
+    _page_hooks[:] = [] if hook is None else [hook]
+
+
 def ocr_page(page: PdfPage) -> OcrText:
     """Read one pypdfium2 page with Tesseract (see the module docstring).
 
@@ -86,6 +100,8 @@ def ocr_page(page: PdfPage) -> OcrText:
     """
     if not ocr_available():
         raise OcrError("Tesseract with the Japanese model is not installed", "apt install tesseract-ocr-jpn")
+    for hook in _page_hooks:
+        hook()
     image = page.render(scale=OCR_DPI / 72, grayscale=True).to_pil()
     with tempfile.TemporaryDirectory(prefix="kensaku-ocr-") as tmp:
         png = Path(tmp) / "page.png"

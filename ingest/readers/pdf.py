@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kensaku.config import DEFAULTS, MB
+from kensaku.config import DEFAULTS, MB, ReadLimits, limit_setting
 from kensaku.ingest.models import Document
 from kensaku.ingest.normalize import clean_text, has_text
 from kensaku.ingest.readers.base import ReadError, new_document
@@ -80,26 +80,35 @@ class _Page:
     kind: str = ""
 
 
-def read(data: bytes, path: Path, *, ocr: bool = True) -> Document:
+def read(data: bytes, path: Path, *, ocr: bool = True, limits: ReadLimits = DEFAULTS.limits) -> Document:
     """Read a PDF into a document (see the module docstring for lines, numbers, OCR and warnings).
 
     Args:
         data: The file's bytes.
         path: The file (for the name and the fallback title).
         ocr: Read pages without a usable text layer with Tesseract when it is installed.
+        limits: ``max_pdf_pages``, checked when the PDF is opened, before any page is read.
 
     Returns:
         The document: markdown-like lines with their page and line-on-page number, the page labels, and warnings
         for pages that were read by OCR, lost lines or could not be read.
 
     Raises:
-        ReadError: The data is not a readable PDF, needs a password, or no page has usable text.
+        ReadError: The data is not a readable PDF, needs a password, has more pages than ``limits`` allow, or no
+            page has usable text.
     """
     pdf = _open(data)
+    if len(pdf) > limits.max_pdf_pages:
+        count = len(pdf)
+        pdf.close()
+        raise ReadError(
+            f"has {count:,} pages, over the limit of {limits.max_pdf_pages:,} pages for one PDF",
+            f"split the PDF, or raise {limit_setting('max_pdf_pages')}",
+        )
     use_ocr = ocr and ocr_available()
     hint = "" if use_ocr else _NO_OCR_HINT if not ocr else _OCR_HINT
     try:
-        pages = [_read_page(pdf[i], i + 1, hint) for i in range(len(pdf))]
+        pages = [_load_and_read(pdf, i, hint) for i in range(len(pdf))]
         title, labels = meta_title(pdf), page_labels(pdf)
     finally:
         pdf.close()
@@ -110,7 +119,9 @@ def read(data: bytes, path: Path, *, ocr: bool = True) -> Document:
         raise ReadError(_no_text_reason([p.kind for p in pages], hint))
     if readable < READABLE_MIN_SHARE * len(pages):
         problems.insert(0, _FEW_PAGES.format(readable, len(pages), len(pages) - readable))
-    lines, origins, page_numbers, first_heading = render(body_lines(strip_running(texts)))
+    body, kept = strip_running(texts)
+    problems += kept
+    lines, origins, page_numbers, first_heading = render(body_lines(body))
     return new_document(
         path,
         data,
@@ -152,6 +163,17 @@ def _open(data: bytes) -> PdfDocument:
 
 def _broken(cause: str) -> ReadError:
     return ReadError(f"is not a readable PDF ({cause}); re-export or re-download it")
+
+
+def _load_and_read(pdf: PdfDocument, index: int, hint: str) -> _Page:
+    """Page ``index`` read by :func:`_read_page`; a page PDFium cannot load (a broken page tree) is a failed page."""
+    import pypdfium2 as pdfium
+
+    try:
+        page = pdf[index]
+    except pdfium.PdfiumError as exc:
+        return _Page((), (_FAILED.format(index + 1, _cause(exc)),), "failed")
+    return _read_page(page, index + 1, hint)
 
 
 def _read_page(page: PdfPage, number: int, hint: str) -> _Page:

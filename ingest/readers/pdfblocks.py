@@ -4,7 +4,9 @@ A PDF has no blank lines, so :func:`render` decides where blocks end from the li
 
 * Body lines: the non-empty lines of a page, minus page-number lines (``3``, ``- 3 -``, ``－3－``, ``3 / 40``, ``p.3``)
   among its first and last two lines, minus running headers and footers (a line among the first or last two that,
-  with digits ignored, recurs there on at least 3 pages and on half the pages with text).
+  with digits ignored, recurs there on at least 3 pages and on half the pages with text), except on a page that
+  would be left without text: pages that differ only in digits (``第1回 議事録``, ``第2回 議事録``…, a numbered form)
+  keep their lines, with a warning.
 * A blank line is inserted after a line that ends a sentence (``。！？.``) and is *short*: narrower than the page's
   full lines by 1–2 full-width characters (10% of the width) or more. The full width is the page's widest line when
   it has 6+ lines, else the median of those pages' full widths, else the document's widest line; a document of
@@ -32,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kensaku.ingest.headings import line_heading
+from kensaku.ingest.normalize import has_text
 
 EDGE_LINES = 2
 RUNNING_MIN_PAGES = 3
@@ -44,11 +47,13 @@ SLACK_SHARE, SLACK_MIN, SLACK_MAX = 0.1, 2.0, 4.0
 _SENTENCE_END = re.compile(r"[。！？!?．.][」』）)】〕〉》”’\"']*$")
 _PUNCTUATION = re.compile(r"[。、，,．.！？!?：:]")
 _OPEN_END = "、，,"
-_DASHES = r"[-－―‐–—−~～〜\s]*"
+# Possessive (`*+`): no two parts can take the same spaces, so a line of spaces costs linear time, not quadratic.
+_DASHES = r"[-－―‐–—−~～〜\s]*+"
 _PAGE_NUMBER = re.compile(
     "^"
     + _DASHES
-    + r"(?:[pPｐＰ][.．]?\s*)?(?:[0-9０-９]+|[ivx]{1,6}|[IVX]{1,6})(?:\s*[/／]\s*[0-9０-９]+)?\s*(?:ページ|頁)?"
+    + r"(?:[pPｐＰ][.．]?\s*+)?(?:[0-9０-９]++|[ivx]{1,6}|[IVX]{1,6})"
+    + r"(?:\s*+[/／]\s*+[0-9０-９]++)?(?:\s*+(?:ページ|頁))?"
     + _DASHES
     + "$"
 )
@@ -94,8 +99,22 @@ def _running_key(line: str) -> str:
     return _DIGITS.sub("#", line).replace(" ", "")
 
 
-def strip_running(pages: Sequence[Sequence[str]]) -> list[list[str]]:
-    """Remove page-number lines and running headers/footers from the first and last two lines of each page."""
+_KEPT_RUNNING = "p.{}: every line recurs on other pages with other digits, like a running header; kept as its text"
+
+
+def strip_running(pages: Sequence[Sequence[str]]) -> tuple[list[list[str]], list[str]]:
+    """Remove page-number lines and running headers/footers from the first and last two lines of each page.
+
+    A page whose text would all be removed (pages that differ only in digits: ``第1回 議事録``, ``第2回 議事録``…)
+    keeps its running lines, with a warning.
+
+    Returns:
+        The lines of each page, and a warning for each page whose running lines were kept.
+
+    >>> pages = [[f"第{n}回 議事録"] for n in range(1, 5)]
+    >>> strip_running(pages)[0]
+    [['第1回 議事録'], ['第2回 議事録'], ['第3回 議事録'], ['第4回 議事録']]
+    """
     trimmed = [_drop_page_numbers(lines) for lines in pages]
     needed = max(RUNNING_MIN_PAGES, math.ceil(RUNNING_MIN_SHARE * sum(1 for p in trimmed if p)))
     top = Counter(k for p in trimmed for k in {_running_key(line) for line in p[:EDGE_LINES]})
@@ -103,17 +122,19 @@ def strip_running(pages: Sequence[Sequence[str]]) -> list[list[str]]:
     heads = {k for k, n in top.items() if n >= needed}
     feet = {k for k, n in bottom.items() if n >= needed}
     out: list[list[str]] = []
-    for lines in trimmed:
+    problems: list[str] = []
+    for number, lines in enumerate(trimmed, 1):
         last = len(lines) - EDGE_LINES
-        out.append(
-            [
-                line
-                for i, line in enumerate(lines)
-                if not (i < EDGE_LINES and _running_key(line) in heads)
-                and not (i >= last and _running_key(line) in feet)
-            ]
-        )
-    return out
+        body = [
+            line
+            for i, line in enumerate(lines)
+            if not (i < EDGE_LINES and _running_key(line) in heads) and not (i >= last and _running_key(line) in feet)
+        ]
+        if len(body) < len(lines) and not any(map(has_text, body)) and any(map(has_text, lines)):
+            body = lines
+            problems.append(_KEPT_RUNNING.format(number))
+        out.append(body)
+    return out, problems
 
 
 def _drop_page_numbers(lines: Sequence[str]) -> list[str]:

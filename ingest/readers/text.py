@@ -1,4 +1,4 @@
-"""Plain text in UTF-8 (BOM or not), UTF-16 with BOM, Shift_JIS/CP932, EUC-JP or ISO-2022-JP.
+"""Plain text in UTF-8 (BOM or not), UTF-16 or UTF-32 with BOM, Shift_JIS/CP932, EUC-JP or ISO-2022-JP.
 
 Line ends (``\\r\\n``, ``\\r``) are normalized so that line ``n`` is what an editor shows as line ``n``; the lines
 themselves are kept exactly (not cleaned) so that citations point at real text.
@@ -56,6 +56,22 @@ def _detect(data: bytes) -> str:
     return str(best)
 
 
+def _decode_bom(data: bytes, codec: str) -> str:
+    """``data`` decoded with ``codec`` (``utf-16`` or ``utf-32``, which read the byte-order mark and drop it).
+
+    Raises:
+        ReadError: The bytes after the mark are not valid in that encoding (a truncated or mislabelled file).
+    """
+    name = codec.upper()
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise ReadError(
+            f"starts with a {name} byte-order mark but bytes {exc.start}–{exc.end - 1} are not valid {name}",
+            "re-save the file as UTF-8",
+        ) from exc
+
+
 def decode(data: bytes) -> str:
     """Decode the bytes of a text file, refusing binary data.
 
@@ -63,6 +79,8 @@ def decode(data: bytes) -> str:
     '加賀市の取組'
     >>> decode("加賀市の取組".encode("iso2022_jp"))
     '加賀市の取組'
+    >>> decode("加賀市の取組".encode("utf-32")), decode("加賀市の取組".encode("utf-16"))
+    ('加賀市の取組', '加賀市の取組')
 
     Raises:
         ReadError: The bytes are binary or undecodable; the message says how to fix it.
@@ -74,8 +92,11 @@ def decode(data: bytes) -> str:
             raise ReadError(
                 f"starts with a UTF-8 BOM but byte {exc.start} is not valid UTF-8. Re-save the file as UTF-8."
             ) from exc
+    # UTF-32 first: its little-endian BOM (FF FE 00 00) starts with the UTF-16 one (FF FE).
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return _decode_bom(data, "utf-32")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
+        return _decode_bom(data, "utf-16")
     if b"\x00" in data:
         raise ReadError("contains NUL bytes, so it is binary data, not text. Convert it to a UTF-8 text file.")
     if any(escape in data for escape in _ISO_2022_JP_ESCAPES):

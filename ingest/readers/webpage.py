@@ -24,16 +24,18 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kensaku.config import DEFAULTS, MB
+from kensaku.config import DEFAULTS, MB, ReadLimits
 from kensaku.ingest.models import Document
 from kensaku.ingest.normalize import clean_text
 from kensaku.ingest.readers.base import Block, Cell, ReadError, join_breaks, new_document, render_blocks, table_texts
 from kensaku.ingest.readers.htmlsource import decode_html as _decode
 from kensaku.ingest.readers.htmlsource import lead_breaks, parse_html, source_line, tail_line, text_line
+from kensaku.ingest.readers.limits import check_table
 from kensaku.ingest.readers.mainpart import Part, main_text, probe, select
 
 SUFFIXES: tuple[str, ...] = (".html", ".htm")
@@ -65,7 +67,8 @@ _INLINE_TAGS = frozenset(
     "a abbr b bdi bdo big br cite code data del dfn em font i img ins kbd label mark nobr q rb rp rt rtc ruby s samp "
     "small span strike strong sub sup time tt u var wbr".split()
 )
-_TITLE_SEPARATOR = re.compile(r"\s+[|\-–—:]\s+|\s*[｜|]\s*")
+# A match that takes spaces before the bar starts only where they do (?<!\s): linear in a run of spaces.
+_TITLE_SEPARATOR = re.compile(r"(?<!\s)\s+[|\-–—:]\s+|(?:(?<!\s)\s+)?[｜|]\s*")
 
 
 def _tag(el: Element) -> str:
@@ -182,24 +185,64 @@ def _span(cell: Element, name: str, limit: int) -> int:
     return min(max(int(m.group(1)), 1), limit) if m else 1
 
 
+MAX_COLSPAN = 1000  # the HTML standard clamps colspan to 1000 and rowspan to 65534
+MAX_ROWSPAN = 65534
+_ROWS = "./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr"
+
+
+def _clamped(cell: Element, name: str, limit: int) -> int:
+    """The cell's span clamped to ``limit``; a number longer than ``limit`` is written back shorter (clamped, without
+    leading zeros), for ``_span`` and trafilatura: ``int()`` refuses more than 4,300 digits."""
+    raw = cell.get(name) or ""
+    m = re.match(r"\s*0*(\d+)", raw)
+    if m and len(m.group(0).strip()) > len(str(limit)):
+        digits = m.group(1)
+        value = limit if len(digits) > len(str(limit)) else min(int(digits), limit)
+        cell.set(name, f"{value}{raw[m.end() :]}")
+    return _span(cell, name, limit)
+
+
+def _check_tables(root: Element, limits: ReadLimits) -> None:
+    """Clamp every cell's spans and refuse a table whose grid (rows × widest row, spans included) or the text its
+    row-spanning cells repeat is over ``limits``, before any grid is built (here or by trafilatura)."""
+    for table in root.iter("table"):
+        trs = table.xpath(_ROWS)
+        width = chars = spanning = 0
+        ending: Counter[int] = Counter()  # columns whose rowspan ends before row r
+        for r, tr in enumerate(trs):
+            spanning -= ending.pop(r, 0)
+            row = spanning
+            for td in tr.xpath("./td | ./th"):
+                colspan = _clamped(td, "colspan", MAX_COLSPAN)
+                rowspan = min(_clamped(td, "rowspan", MAX_ROWSPAN), len(trs) - r)
+                row += colspan
+                chars += len(td.text_content()) * rowspan
+                if rowspan > 1:
+                    spanning += colspan
+                    ending[r + rowspan] += colspan
+            width = max(width, row)
+        check_table(len(trs) * width, chars, limits, line=source_line(table))
+
+
 def _table_rows(table: Element) -> tuple[list[list[Cell]], list[Element], bool | None]:
     """The rows on the table grid (row/column spans resolved), their ``tr`` elements, and whether row 1 is a header."""
-    trs = table.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
+    trs = table.xpath(_ROWS)
     rows: list[list[Cell]] = []
-    spanned: dict[tuple[int, int], Cell] = {}
+    spanned: dict[int, dict[int, Cell]] = {}  # row → column → the cell spanning into it from above
     for r, tr in enumerate(trs):
         cells: list[Cell] = []
+        above = spanned.pop(r, {})
         col = 0
         for td in tr.xpath("./td | ./th"):
-            while (r, col) in spanned:
-                cells.append(spanned.pop((r, col)))
+            while col in above:
+                cells.append(above.pop(col))
                 col += cells[-1].span
-            cell = Cell(_inline_text(td), col, _span(td, "colspan", 1000), _tag(td) == "th")
+            cell = Cell(_inline_text(td), col, _span(td, "colspan", MAX_COLSPAN), _tag(td) == "th")
             for k in range(1, _span(td, "rowspan", len(trs) - r)):
-                spanned[(r + k, col)] = Cell(cell.text, col, cell.span, cell.header)
+                spanned.setdefault(r + k, {})[col] = Cell(cell.text, col, cell.span, cell.header)
             cells.append(cell)
             col += cell.span
-        cells += [spanned.pop(key) for key in sorted(k for k in spanned if k[0] == r)]
+        cells += [above[c] for c in sorted(above)]
         rows.append(cells)
     header: bool | None = None
     if trs and (_tag(trs[0].getparent()) == "thead" or all(c.header for c in rows[0])):
@@ -342,22 +385,24 @@ def _render(paragraphs: list[tuple[Block, ...]]) -> tuple[list[str], list[int]]:
     return lines, origins
 
 
-def read(data: bytes, path: Path, *, extractor: bool = True) -> Document:
+def read(data: bytes, path: Path, *, extractor: bool = True, limits: ReadLimits = DEFAULTS.limits) -> Document:
     """Read an HTML page into a document of markdown-like blocks cited by source line (``L88``).
 
     Args:
         data: The file's bytes.
         path: The file (for the name and the title fallback).
         extractor: Let trafilatura pick the main content (``False``: the hand-made rules alone, for comparison).
+        limits: Table grid cells and the characters spanned cells repeat, checked before any table is read.
 
     Returns:
         The document; its title is ``<title>`` (cut to the h1 when the h1 is one of its parts), else the first
         h1, else the stem.
 
     Raises:
-        ReadError: Binary data, an unknown encoding, or no text in the main content.
+        ReadError: Binary data, an unknown encoding, no text in the main content, or a table over ``limits``.
     """
     root, problems = parse_html(_decode(data))
+    _check_tables(root, limits)
     titles = root.xpath("//title[not(ancestor::svg)]")
     page_title = clean_text(titles[0].text_content()) if titles else ""
     paragraphs = _read_paragraphs(root, page_title, extractor=extractor)

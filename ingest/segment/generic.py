@@ -26,7 +26,7 @@ import re
 from pathlib import PurePath
 
 from kensaku.config import DEFAULTS
-from kensaku.ingest.headings import MD_HEADING, Heading, item_number, line_heading
+from kensaku.ingest.headings import Heading, item_number, line_heading, md_heading
 from kensaku.ingest.models import Document, Finding, Kind
 from kensaku.ingest.normalize import clean_text, has_text, join_lines
 from kensaku.ingest.segment.draft import Draft, finish_findings
@@ -34,8 +34,9 @@ from kensaku.ingest.segment.draft import Draft, finish_findings
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$")
 _IMAGE_ONLY = re.compile(r"^\s*!\[[^\]]*\]\([^)]*\)\s*$")
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_COMMENT = re.compile(r"<!--.*?-->")
+# Link text and target hold no brackets, so a run of `[` or `[a](` costs linear time, not quadratic: each `[` scans
+# only up to the next one (as in CommonMark, `[a [b](c)` links only `b`).
+_LINK = re.compile(r"!?\[([^\[\]]*)\]\([^)\[\]]*\)")
 _LESSON = re.compile(r"知見|課題|教訓|lessons?\b", re.IGNORECASE)
 # ASCII markers and `・` are dropped from the text; circled numbers (①) and `(1)` are kept, they read as part of the
 # text (`第2条第1号` is cited by that number).
@@ -44,6 +45,22 @@ _BULLET = re.compile(
 )
 # Heading ranks of the numbered styles that are list items when lines numbered alike stand next to each other.
 _LISTABLE_RANKS = (30, 50)
+
+
+def drop_comments(line: str) -> str:
+    """``line`` without its complete HTML comments ``<!-- … -->``, in linear time (``re.sub(r"<!--.*?-->", "", …)``
+    is quadratic in a run of ``<!--``: every one of them scans the rest of the line for a ``-->``).
+
+    >>> drop_comments("本文<!-- メモ -->です<!-- 未完")
+    '本文です<!-- 未完'
+    """
+    pieces: list[str] = []
+    pos = 0
+    while (start := line.find("<!--", pos)) >= 0 and (end := line.find("-->", start + 4)) >= 0:
+        pieces.append(line[pos:start])
+        pos = end + 3
+    pieces.append(line[pos:])
+    return "".join(pieces)
 
 
 def visible_lines(lines: tuple[str, ...]) -> list[str]:
@@ -67,7 +84,7 @@ def visible_lines(lines: tuple[str, ...]) -> list[str]:
         if in_comment:
             in_comment = "-->" not in line
             line = line.split("-->", 1)[1] if "-->" in line else ""
-        line = _COMMENT.sub("", line)
+        line = drop_comments(line)
         if "<!--" in line:
             line, in_comment = line.split("<!--", 1)[0], True
         out[i] = "" if _RULE.match(line) or _IMAGE_ONLY.match(line) else _LINK.sub(r"\1", line)
@@ -85,7 +102,7 @@ class _Generic:
 
     def _title_line(self) -> int | None:
         """Index of a lone leading ``#`` heading, which is the document title rather than a chapter."""
-        h1 = [i for i, line in enumerate(self.lines) if (m := MD_HEADING.match(line)) and len(m.group(1)) == 1]
+        h1 = [i for i, line in enumerate(self.lines) if (md := md_heading(line)) and md[0] == 1]
         first = next((i for i in range(len(self.lines)) if self._heading_at(i)), None)
         return h1[0] if len(h1) == 1 and first == h1[0] else None
 

@@ -31,11 +31,11 @@ from pathlib import PurePath
 from kensaku.config import DEFAULTS
 from kensaku.ingest.headings import (
     ARTICLE_RANK,
-    MD_HEADING,
     Heading,
     OrdinanceLine,
     is_article_line,
     markup_heading,
+    md_heading,
     ordinance_line,
 )
 from kensaku.ingest.models import Document, Finding
@@ -72,8 +72,8 @@ def _classify(line: str, index: int) -> _Line | None:
     """The shape of a visible line, or ``None`` for a blank one."""
     if not has_text(clean_text(line)):
         return None
-    if m := MD_HEADING.match(line):
-        inner = ordinance_line(m.group(2))
+    if md := md_heading(line):
+        inner = ordinance_line(md[1])
         if inner.kind in ("heading", "article"):
             return _Line(index, inner)
     marked = markup_heading(line)

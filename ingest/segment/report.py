@@ -42,16 +42,19 @@ from kensaku.ingest.models import Document, Finding, Kind
 from kensaku.ingest.normalize import clean_text, has_text, join_lines
 from kensaku.ingest.segment.draft import Draft, finish_findings
 
-LESSON_HEADING = re.compile(r"取組み?を通じた知見\s*[・、,，]?\s*課題")
-_BANNER = re.compile(r"^(\d{1,2})\.\s*([^\s～〜~]{1,20}?)\s*(?:[～〜~]\s*[①-⑳]?\s*(.+?)\s*[～〜~])?$")
-_PAGE_COUNTER = re.compile(r"\s*[（(]\s*\d+\s*/\s*\d+\s*[）)]\s*$")
+# Every pattern here costs linear time in the line's length: quantifiers that could take the same spaces are possessive
+# (`*+`), a lazy group ends on a non-space (`.*?\S`), a search starts only where a run of spaces does, and
+# `_HEADER_UNIT`, which would stay quadratic, only looks at a header of up to 100 characters.
+LESSON_HEADING = re.compile(r"取組み?を通じた知見\s*+[・、,，]?\s*+課題")
+_BANNER = re.compile(r"^(\d{1,2})\.\s*+([^\s～〜~]{1,20}?)\s*+(?:[～〜~]\s*+[①-⑳]?\s*+(.*?\S)\s*+[～〜~])?$")
+_PAGE_COUNTER = re.compile(r"(?<!\s)\s*+[（(]\s*+\d++\s*+/\s*+\d++\s*+[）)]\s*+$")
 _MUNICIPALITY = re.compile(r"^[^\s、。，,・:：|｜()（）「」]{1,13}(?:市|町|村|区)(?:ほか)?$")
 _SOURCE_NOTE = re.compile(r"^(?:ほかの)?出典\s*[：:]|^※.*(?:より引用|より作成|出典)|^[(（].*(?:資料|出典)[)）]$")
 _BULLET = re.compile(r"^\s*(?:[-*+]\s+|[・○]\s*)")
 _LABEL = re.compile(r"^(?:[●◀▶]\s*(?P<mark>.+)|[<＜](?P<angle>.+)[>＞]|『(?P<quote>.+)』|【(?P<lenticular>.+)】)$")
 _INDEX_HEADERS = frozenset({"No", "No.", "NO", "no", "番号", "#", "№"})
 _INDEX_VALUE = re.compile(r"^(?:[①-⑳]|\d+)$")
-_HEADER_UNIT = re.compile(r"^(?P<name>.+?)\s*[（(](?P<unit>[^）)]+)[）)]$")
+_HEADER_UNIT = re.compile(r"^(?=.{0,100}$)(?P<name>.+?)\s*[（(](?P<unit>[^）)]+)[）)]$")
 _NUMERIC = re.compile(r"^[-+]?[\d,.]+$")
 
 CAPTION_MAX_CHARS = 50

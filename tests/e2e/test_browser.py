@@ -126,6 +126,8 @@ def test_two_tabs_searching_at_once_get_their_own_results(app_url: str, seed_ind
         for page, query in zip(pages, queries, strict=True):
             page.goto(f"{app_url}/?q={quote(query)}", wait_until="commit")  # both sessions start before either ends
         for page, citation in zip(pages, expected, strict=True):
-            page.wait_for_selector(".kensaku-card", timeout=60_000)
-            assert citation in page.locator(".kensaku-cite").first.inner_text()
+            # The whole list, not the first card to arrive: the run is complete when all ten are on the page.
+            page.wait_for_function("document.querySelectorAll('.kensaku-card').length >= 10", timeout=60_000)
+            shown = page.locator(".kensaku-cite").all_inner_texts()
+            assert citation in shown[0], f"expected {citation!r} first; the page shows {shown}"
         browser.close()

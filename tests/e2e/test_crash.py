@@ -153,9 +153,30 @@ def test_recover_restores_old_copy_of_a_dead_build(tmp_path: Path) -> None:
 
 
 def test_recover_leaves_a_live_build_alone(tmp_path: Path) -> None:
+    """A build is live while it holds the index's writer lock (tests/unit/test_writelock.py: the PID in a
+    leftover's name is not trusted, it may have been reused)."""
     index = tmp_path / "index"
-    alive = tmp_path / f".index.old-{os.getppid()}"
-    alive.mkdir()
-    (alive / "manifest.json").write_text("{}", encoding="utf-8")
-    assert recover(index) is False
-    assert alive.exists() and not index.exists()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LIVE_BUILD, str(index)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        alive = tmp_path / f".index.old-{holder.pid}"
+        alive.mkdir()
+        (alive / "manifest.json").write_text("{}", encoding="utf-8")
+        assert recover(index) is False
+        assert alive.exists() and not index.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# A stand-in for a build that holds the index's writer lock.
+LIVE_BUILD = """
+import sys, time
+from pathlib import Path
+from kensaku.writelock import write_lock
+with write_lock(Path(sys.argv[1]), 0):
+    print("locked", flush=True)
+    time.sleep(60)
+"""

@@ -7,6 +7,7 @@ import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from kensaku.index.build import BuildReport, why_rebuild
 from kensaku.index.embed import Embedder, load_embedder
 from kensaku.index.search import Searcher
 from kensaku.index.store import load_index
-from tests.support import ROOT
+from tests.support import ROOT, older_manifest
 
 SEED = ROOT / "corpus" / "smartcity_model_project_cases.txt"
 QUERIES = ("フェローの契約形態は", "住民説明会の回数", "庁内の横断チーム", "費用負担の考え方", "データ連携基盤")
@@ -110,15 +111,19 @@ def test_unchanged_documents_are_not_read_again(
     read: list[str] = []
     real = kensaku.ingest.pipeline.read_document
 
-    def spy(path: str | Path, *, ocr: bool = True) -> object:
+    def spy(path: str | Path, **options: Any) -> object:
         read.append(Path(path).name)
-        return real(path, ocr=ocr)
+        return real(path, **options)
 
+    # The spy sees reads in this process only: this test is about reuse, so documents are read here, not in the
+    # worker process that keeps the time budget (file_timeout_s=0; tests/integration/test_limits.py covers that).
     monkeypatch.setattr(kensaku.ingest.pipeline, "read_document", spy)
     (docs / "費用.md").write_text("# 費用負担\n\n- 運営費は市が負担する。\n", encoding="utf-8")
-    report = build([docs], directory, embedder=embedder)
+    report = build([docs], directory, embedder=embedder, limits=replace(DEFAULTS.limits, file_timeout_s=0))
     assert read == ["費用.md"]
     assert report.stats is not None and report.stats.embedded == 1
+    assert report.result is not None
+    assert sorted(Path(s.path).name for s in report.result.sources if not s.reused) == ["費用.md"]
 
 
 def test_add_equals_full_build_of_all_documents(tmp_path: Path, embedder: Embedder) -> None:
@@ -159,7 +164,7 @@ def test_older_index_without_prefixes_is_rebuilt_in_full(tmp_path: Path, embedde
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     for source in manifest["sources"]:
         del source["prefix"]
-    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    manifest_path.write_text(json.dumps(older_manifest(manifest), ensure_ascii=False), encoding="utf-8")
     report = build([docs], directory, embedder=embedder)
     assert report.stats is not None and report.stats.full_reason == "the index predates incremental builds"
 
@@ -183,6 +188,7 @@ def test_cli_add_reports_what_was_reused(tmp_path: Path, capsys: pytest.CaptureF
         "removed": 0,
         "embedded": 1,
         "full_reason": "",
+        "repair": "",
     }
     assert main(["search", "住民説明会は何回", "--index", index, "--format", "json", "-k", "1"]) == 0
     [hit] = json.loads(capsys.readouterr().out)["results"]

@@ -17,7 +17,7 @@ from kensaku import Index, NoSearchableWordsError, NothingToIndexError, QueryErr
 from kensaku.cli import main
 from kensaku.index.build import why_rebuild
 from tests.pdfs import make_pdf
-from tests.support import KeywordEmbedder
+from tests.support import KeywordEmbedder, older_manifest
 
 HEADINGS_ONLY = "has headings but no body text; nothing from it is indexed"
 
@@ -152,7 +152,7 @@ def test_index_of_an_older_tokenizer_is_rebuilt_if_needed(tmp_path: Path) -> Non
     manifest_path = tmp_path / "index" / "manifest.json"
     data = json.loads(manifest_path.read_text(encoding="utf-8"))
     del data["tokenizer"]["version"]  # as written before the version was recorded
-    manifest_path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    manifest_path.write_text(json.dumps(older_manifest(data), ensure_ascii=False), encoding="utf-8")
     reason, _ = why_rebuild(tmp_path / "index", "keyword-fake", [folder])
     assert reason == "the index was tokenized by tokenizer version 1, this kensaku uses version 2"
     rebuilt = Index.build([folder], tmp_path / "index", embedder=KeywordEmbedder(), if_needed=True)

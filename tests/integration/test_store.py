@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from kensaku.errors import IndexCorruptError, IndexMismatchError, IndexMissingEr
 from kensaku.files import atomic_directory, sha256_file
 from kensaku.index.build import build_bundle
 from kensaku.index.manifest import FORMAT_VERSION, SourceRecord
-from kensaku.index.store import load_index, save_index
+from kensaku.index.store import load_index, save_bundle, save_index
 from kensaku.index.tokenizer import Tokenizer
 from tests.support import SMALL_FINDINGS, KeywordEmbedder
 
@@ -38,7 +39,13 @@ def test_round_trip(saved: Path) -> None:
         KeywordEmbedder().encode_passages([f.context_text for f in SMALL_FINDINGS]),
         atol=1e-6,
     )
-    assert sorted(p.name for p in saved.iterdir()) == ["bm25", "dense.faiss", "findings.jsonl", "manifest.json"]
+    assert sorted(p.name for p in saved.iterdir()) == [
+        "bm25",
+        "dense.faiss",
+        "findings.jsonl",
+        "inputs.json",
+        "manifest.json",
+    ]
 
 
 def test_manifest_records_what_shapes_the_index(saved: Path) -> None:
@@ -102,7 +109,7 @@ def test_older_format_refused(saved: Path) -> None:
                 "".join((d / "findings.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)[:-1]),
                 encoding="utf-8",
             ),
-            "inconsistent",
+            "findings.jsonl has .* bytes, the manifest records",
         ),
     ],
 )
@@ -132,5 +139,17 @@ def test_rewrite_replaces_whole_directory(saved: Path) -> None:
 
 def test_built_manifest_reads_back_equal(tmp_path: Path) -> None:
     bundle = build_bundle(SMALL_FINDINGS, embedder=KeywordEmbedder(), tokenizer=Tokenizer())
-    saved = save_index(bundle, tmp_path / "index")
-    assert load_index(saved).manifest == bundle.manifest  # the typed value survives JSON exactly
+    saved = save_bundle(bundle, tmp_path / "index")
+    assert saved.directory is not None
+    assert load_index(saved.directory).manifest == saved.manifest  # the typed value survives JSON exactly
+    assert replace(saved.manifest, files={}) == bundle.manifest  # saving only adds the files' checksums
+    assert sorted(saved.manifest.files) == [
+        "bm25/data.csc.index.npy",
+        "bm25/indices.csc.index.npy",
+        "bm25/indptr.csc.index.npy",
+        "bm25/params.index.json",
+        "bm25/vocab.index.json",
+        "dense.faiss",
+        "findings.jsonl",
+        "inputs.json",
+    ]

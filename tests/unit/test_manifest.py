@@ -12,7 +12,8 @@ import pytest
 import kensaku.index.manifest as manifest_module
 from kensaku.errors import IndexCorruptError, IndexMismatchError
 from kensaku.files import sha256_file
-from kensaku.index.manifest import BuildOptions, IngestInfo, Manifest, ModelInfo, SourceRecord
+from kensaku.index.integrity import canonical_checksum
+from kensaku.index.manifest import BuildOptions, IngestInfo, Manifest, ModelInfo, SourceRecord, rebuild_hint
 from kensaku.index.tokenizer import TokenizerConfig
 
 
@@ -59,15 +60,39 @@ def test_version_1_manifest_is_read_and_its_documents_hashed(manifest: Manifest,
     assert old.sources[0].size is None and old.sources[0].change() == ""
 
 
+def sealed(data: dict[str, object]) -> str:
+    """The manifest text with its checksum recomputed: damage the checksum cannot catch (a faulty writer)."""
+    return json.dumps({**data, "checksum": canonical_checksum(data)})
+
+
 DAMAGE = [
     ("not json", lambda d: "{oops", IndexCorruptError, "not JSON"),
-    ("an array", lambda d: "[]", IndexCorruptError, "not a JSON object"),
-    ("null model", lambda d: json.dumps({**d, "model": None}), IndexCorruptError, "'model' is NoneType"),
-    ("null counts", lambda d: json.dumps({**d, "counts": None}), IndexCorruptError, "'counts' is NoneType"),
-    ("null sources", lambda d: json.dumps({**d, "sources": None}), IndexCorruptError, "must be lists"),
-    ("null tokenizer", lambda d: json.dumps({**d, "tokenizer": None}), IndexCorruptError, "'tokenizer' is NoneType"),
-    ("source not object", lambda d: json.dumps({**d, "sources": [1]}), IndexCorruptError, "a source is int"),
+    ("an array", lambda d: "[]", IndexCorruptError, "is list, not a JSON object"),
+    ("null", lambda d: "null", IndexCorruptError, "is NoneType, not a JSON object"),
+    ("null model", lambda d: sealed({**d, "model": None}), IndexCorruptError, "'model' is null"),
+    ("null model name", lambda d: sealed({**d, "model": {"name": None, "dim": 384}}), IndexCorruptError, "'name'"),
+    ("null counts", lambda d: sealed({**d, "counts": None}), IndexCorruptError, "'counts' is null"),
+    ("null sources", lambda d: sealed({**d, "sources": None}), IndexCorruptError, "'sources' is null"),
+    ("null tokenizer", lambda d: sealed({**d, "tokenizer": None}), IndexCorruptError, "'tokenizer' is null"),
+    ("bad normalization", lambda d: sealed({**d, "tokenizer": {"normalization": "X"}}), IndexCorruptError, "'X'"),
+    ("string dim", lambda d: sealed({**d, "model": {"name": "m", "dim": "384"}}), IndexCorruptError, "'dim'"),
+    ("source not object", lambda d: sealed({**d, "sources": [1]}), IndexCorruptError, "a source is int"),
+    ("counts off", lambda d: sealed({**d, "counts": {"findings": 4}}), IndexCorruptError, "add up to 3, not 4"),
+    ("missing field", lambda d: sealed({k: v for k, v in d.items() if k != "counts"}), IndexCorruptError, "counts"),
     ("future version", lambda d: json.dumps({**d, "format_version": 9}), IndexMismatchError, "format version 9"),
+    (
+        "model edited",
+        lambda d: json.dumps({**d, "model": {"name": "other", "dim": 384}}),
+        IndexCorruptError,
+        "checksum",
+    ),
+    ("tokenizer edited", lambda d: json.dumps({**d, "tokenizer": {"form": "surface"}}), IndexCorruptError, "checksum"),
+    (
+        "no checksum",
+        lambda d: json.dumps({k: v for k, v in d.items() if k != "checksum"}),
+        IndexCorruptError,
+        "checksum",
+    ),
 ]
 
 
@@ -78,9 +103,15 @@ def test_damaged_manifest_is_refused_with_the_rebuild_command(
     text = damage(json.loads(manifest.to_json()))  # type: ignore[operator]
     with pytest.raises(error, match=message) as caught:
         Manifest.from_json(text, tmp_path / "idx")
-    assert "kensaku build " in str(caught.value) and f"--index {tmp_path / 'idx'}" in str(caught.value)
-    if what not in ("not json", "an array", "null sources", "source not object"):
-        assert manifest.sources[0].path in str(caught.value)  # the recorded sources, not a guess
+    assert "kensaku build " in str(caught.value) and f"--index {tmp_path / 'idx'} --full" in str(caught.value)
+    if what not in ("not json", "an array", "null"):
+        assert manifest.inputs[0] in str(caught.value)  # what the build was given, not a guess
+
+
+def test_rebuild_hint_is_absolute_and_quoted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    hint = rebuild_hint(Path("idx"), ["/data/市 報告書"], full=True)
+    assert hint == f"rebuild it with `kensaku build '/data/市 報告書' --index {tmp_path / 'idx'} --full`"
 
 
 @pytest.fixture()

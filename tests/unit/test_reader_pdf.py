@@ -370,3 +370,37 @@ def test_mojibake_lines_are_left_out_with_a_warning(tmp_path: Path) -> None:
     assert doc.problems == ("p.1: 1 line(s) of mojibake left out",)
     # The left-out line still counts: the next line is cited as line 3 of the page, where a reader sees it.
     assert doc.origin(doc.lines.index("外部人材を登用している。") + 1) == 3
+
+
+def _raw_pdf(objects: list[bytes]) -> bytes:
+    """A PDF of the numbered ``objects`` (1-based) with a correct cross-reference table, root object 1."""
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_a_page_tree_that_contains_itself_is_read_page_by_page(tmp_path: Path) -> None:
+    """PDFium cannot load the looping node's pages: they are failed pages with a warning, not a crash of the batch
+    (found by bench/mutations.py)."""
+    content = b"BT /F1 12 Tf 72 720 Td (loop) Tj ET"
+    data = _raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 2 >>",
+            b"<< /Type /Pages /Parent 2 0 R /Kids [3 0 R 4 0 R] /Count 2 >>",
+            b"<< /Type /Page /Parent 3 0 R /MediaBox [0 0 595 842] /Contents 5 0 R >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        ]
+    )
+    doc = read(data, tmp_path / "loop.pdf", ocr=False)
+    assert doc.lines[0] == "loop"
+    assert doc.problems == (
+        "p.2: text could not be extracted (Failed to load page.); OCR the PDF or export the text from the source file",
+    )

@@ -1,0 +1,140 @@
+"""What the command line prints and reads: build reports, hits, queries files.
+
+Everything printed goes through :func:`printable`, so control characters from documents or file names (a terminal
+escape sequence in an old index's text, ``\x1b]`` in a file name) never reach the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kensaku.errors import InputError
+
+if TYPE_CHECKING:
+    from kensaku.index.build import BuildReport
+    from kensaku.index.incremental import BuildStats
+    from kensaku.index.search import Hit
+
+
+def report_build(args: argparse.Namespace, report: BuildReport) -> int:
+    """Print a build's problems (one line per file) on stderr and its summary on stdout."""
+    from kensaku.ingest.filenames import display_path
+
+    result = report.result
+    errors = result.errors if result else []
+    warnings = result.warnings if result else []
+    ignored = result.ignored if result else []
+    for error in errors:
+        print(printable(f"kensaku: skipped {error.path}: {error.reason}"), file=sys.stderr)
+    for warning in warnings:
+        print(printable(f"kensaku: warning: {warning.path}: {warning.reason}"), file=sys.stderr)
+    if ignored:
+        shown = ", ".join(ignored[:5])
+        print(printable(f"kensaku: ignored {len(ignored)} file(s) of unsupported types: {shown}"), file=sys.stderr)
+    summary = {
+        "index": display_path(report.directory),
+        "built": report.built,
+        "reason": report.reason,
+        "findings": report.findings,
+        "documents": report.documents,
+        "reuse": report.stats.to_dict() if report.stats else None,
+        "errors": [{"path": e.path, "reason": e.reason} for e in errors],
+        "warnings": [{"path": w.path, "reason": w.reason} for w in warnings],
+        "ignored": ignored,
+    }
+    if args.format == "json":
+        print(json.dumps(summary, ensure_ascii=False))
+    elif not report.built:
+        print(printable(f"index at {report.directory} is up to date ({report.findings} findings)"))
+    else:
+        where = report.directory
+        print(printable(f"indexed {report.findings} findings from {report.documents} document(s) into {where}"))
+        if report.stats:
+            print(describe_stats(report.stats))
+        if errors or warnings:
+            print(f"{len(errors)} file(s) skipped, {len(warnings)} warning(s); see the messages above")
+    return 0
+
+
+def describe_stats(stats: BuildStats) -> str:
+    """One line on what a build did with each document (new, changed, unchanged, removed; embedded)."""
+    parts = f"{stats.new} new, {stats.changed} changed, {stats.unchanged} unchanged, {stats.removed} removed"
+    how = f"full build: {stats.full_reason}" if stats.full_reason else "incremental"
+    if stats.repair:
+        how += f"; repaired: {stats.repair}"
+    return f"documents: {parts}; {stats.embedded} finding(s) embedded ({how})"
+
+
+# What a terminal would act on: C0 controls but tab and newline, DEL, C1 controls (ESC [ … m colours, OSC titles).
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    r"""``text`` safe to print on a terminal: control characters removed, lone surrogates shown as U+FFFD.
+
+    Indexes built before documents were cleaned at ingest, and file names, may hold escape sequences.
+
+    >>> printable("\x1b[31m赤\x1b[0m\tです\x07")
+    '[31m赤[0m\tです'
+    """
+    return _SURROGATES.sub("\ufffd", _CONTROLS.sub("", text))
+
+
+def print_hits(query: str, hits: Sequence[Hit]) -> None:
+    """One query's hits as text: rank, score, text, citation, id."""
+    print(printable(f"# {query}"))
+    if not hits:
+        print("(no results)")
+    for hit in hits:
+        f = hit.finding
+        print(printable(f"{hit.rank:>2}. [{hit.score:.3f}] {f.text}"))
+        print(printable(f"    {f.citation}｜{f.kind}"))
+        print(printable(f"    id: {f.id}"))
+    print()
+
+
+def emit(args: argparse.Namespace, results: Sequence[tuple[str, Sequence[Hit]]]) -> None:
+    """Print the results of one or more queries in ``args.format`` (text, json or jsonl)."""
+    if args.format == "text":
+        for query, hits in results:
+            print_hits(query, hits)
+        return
+    objects = [{"query": q, "results": [h.to_dict() for h in hits]} for q, hits in results]
+    if args.format == "jsonl":
+        for obj in objects:
+            print(json.dumps(obj, ensure_ascii=False))
+    else:
+        print(json.dumps(objects[0] if len(objects) == 1 else objects, ensure_ascii=False, indent=2))
+
+
+def read_queries(source: str) -> list[str]:
+    """The queries of a file (``-``: standard input), one per line; the bytes must be UTF-8 (a BOM is allowed)."""
+    from kensaku.ingest.filenames import display_path
+
+    shown = "- (standard input)" if source == "-" else display_path(source)
+    if source == "-":
+        data: bytes | str = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"queries file {shown} not found", "give a file with one query per line")
+        data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        assert isinstance(data, bytes)
+        raise InputError(
+            f"queries file {shown} is not UTF-8 text (byte {exc.start + 1:,} is 0x{data[exc.start]:02x})",
+            "save it as UTF-8, e.g. `iconv -f CP932 -t UTF-8 FILE > FILE.utf8` for a Shift_JIS (CP932) file",
+        ) from exc
+    queries = [line.strip() for line in text.splitlines() if line.strip()]
+    if not queries:
+        raise InputError(f"queries file {shown} has no queries", "write one query per line")
+    return queries
