@@ -35,6 +35,7 @@ _ALIASES = {
     **dict.fromkeys(("iso-8859-1", "latin1", "us-ascii", "ascii"), "cp1252"),
 }
 _LINE_ATTR = "data-kensaku-line"
+_C0_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
 _START_TAG = re.compile(r"<[A-Za-z][A-Za-z0-9:-]*")
 # UTF-32 first: its little-endian BOM starts with the UTF-16 one.
@@ -146,6 +147,9 @@ def parse_html(text: str) -> tuple[Element, list[str]]:
     import lxml.html
 
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # C0 controls, lone surrogates and U+FFFE/U+FFFF are not HTML text, and lxml refuses them when a tree is edited
+    # (drop_tree): removed here, which keeps every newline, so line numbers stay the file's.
+    text = _C0_CONTROLS.sub("", text)
     text = _XML_DECLARATION.sub(lambda m: "\n" * m.group().count("\n"), text)
     if text.count("\n") >= MAX_SOURCELINE:
         text = _mark_lines(text)
@@ -154,9 +158,20 @@ def parse_html(text: str) -> tuple[Element, list[str]]:
         root = lxml.html.document_fromstring(text, parser=parser)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise ReadError(f"cannot be parsed as HTML ({exc}); check that it is a web page saved as HTML.") from exc
+    _clean_tree(root)
     if any("Excessive depth" in str(e.message) for e in parser.error_log):
         return root, ["elements are nested more than 256 deep; the text after that point was not read"]
     return root, []
+
+
+def _clean_tree(root: Element) -> None:
+    """Remove what XML cannot hold from the tree's text (character references such as ``&#1;`` or ``&#xFFFF;`` put
+    it there after parsing), so that editing the tree (``drop_tree``) cannot fail on it."""
+    for el in root.iter():
+        if el.text and _C0_CONTROLS.search(el.text):
+            el.text = _C0_CONTROLS.sub("", el.text)
+        if el.tail and _C0_CONTROLS.search(el.tail):
+            el.tail = _C0_CONTROLS.sub("", el.tail)
 
 
 def source_line(el: Element) -> int:

@@ -470,3 +470,13 @@ def test_br_pieces_are_cited_at_their_own_lines(
     doc = read(path.read_bytes(), path)
     assert [(line, doc.origin(i)) for i, line in enumerate(doc.lines, 1) if line] == lines
     assert [(f.text, f.location) for f in segment(doc)] == findings
+
+
+def test_character_references_to_controls_are_not_text() -> None:
+    """``&#1;`` and ``&#xFFFF;`` put characters XML cannot hold into lxml's tree; dropping a menu next to them used
+    to raise lxml's ValueError out of the reader (found by tests/e2e/test_fuzz.py)."""
+    page = (
+        "<html><body><nav>メニュー</nav>&#1;前文&#xFFFF;<main><p>本文&#1;です。市の取組を紹介します。</p></main>"
+        "<footer>x</footer>&#2;後</body></html>"
+    ).encode()
+    assert read(page, Path("a.html")).lines == ("本文です。市の取組を紹介します。", "")
