@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import logging; logging.basicConfig(format='kensaku: %(message)s'); logging.getLogger('kensaku').setLevel('INFO'); from kensaku.defaultmodel.cache import ensure_default_model as m; print('model cache:', m(show_progress=True))"
 	@touch $(STAMP)
 
+# Without paths, `kensaku build` rebuilds what the index holds (the sources recorded in its manifest: corpus/, and
+# everything added since with `kensaku add` or uploaded in the app); only a new index starts from corpus/
+# (kensaku.toml). --if-needed compares the index with those recorded sources, so `make run` never drops a document.
 index: setup
 	$(BIN)/kensaku build --if-needed --index $(INDEX)
 

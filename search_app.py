@@ -1,15 +1,22 @@
 """kensaku search app (Streamlit): lays out the pages and calls the library; no search logic of its own.
 
-Run with ``make run`` (or ``streamlit run search_app.py``). The index directory comes from ``$KENSAKU_INDEX``
-(default ``.kensaku/index``, built from ``corpus/`` on first start). The search lives in the URL, so a copied
-address reopens the same search.
+Run with ``make run`` (or ``streamlit run search_app.py``). Two pages: 「検索」 (the default, at ``/``, so that a
+copied ``/?q=…`` address reopens the same search) and 「文書」 (upload, list, remove and describe the documents,
+rebuild the index). The index directory comes from ``$KENSAKU_INDEX`` (or ``kensaku.toml``); uploads go to
+``$KENSAKU_DOCUMENTS``. Streamlit's own settings are in ``.streamlit/config.toml``.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from kensaku.app import search_page
+from kensaku.app import documents_page, search_page
+from kensaku.app.shell import japanese_page
 
 st.set_page_config(page_title="kensaku — 事例検索", layout="wide")
-search_page.main()
+japanese_page()
+pages = [
+    st.Page(search_page.main, title="検索", url_path="search", default=True),
+    st.Page(documents_page.main, title="文書", url_path="documents"),
+]
+st.navigation(pages, position="top").run()

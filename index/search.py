@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,7 @@ from kensaku.config import DEFAULTS, FusionConfig
 from kensaku.errors import FindingNotFoundError, QueryError
 from kensaku.index.embed import Embedder
 from kensaku.index.hybrid import MODES, Mode, order_by, rank_of, rrf_fusion, top_ids, weighted_fusion
+from kensaku.index.relevance import Calibration, Ranking, load_calibration, query_evidence, uncalibrated_total
 from kensaku.index.store import IndexBundle
 from kensaku.index.tokenizer import Tokenizer
 from kensaku.ingest.models import KINDS, Finding
@@ -22,7 +23,9 @@ from kensaku.ingest.models import KINDS, Finding
 class Filters:
     """Restrict results to findings whose fields are among the given values (empty = no restriction).
 
-    Any sequence of strings may be given; it is kept as a tuple.
+    Any sequence of strings may be given; it is kept as a tuple. ``documents`` are file names as in
+    ``Finding.document``; ``years`` are matched against ``finding.extra["year"]`` (the document's year or 年度 set as
+    metadata; a finding without one matches no year).
 
     >>> Filters(municipalities=["加賀市"]).municipalities
     ('加賀市',)
@@ -34,6 +37,8 @@ class Filters:
     kinds: Sequence[str] = ()
     exclude_municipalities: Sequence[str] = ()
     exclude_ids: Sequence[str] = ()
+    documents: Sequence[str] = ()
+    years: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         """Keep every value as a tuple; reject a bare string (a sequence of characters) and an unknown kind."""
@@ -57,6 +62,8 @@ class Filters:
                 self.kinds,
                 self.exclude_municipalities,
                 self.exclude_ids,
+                self.documents,
+                self.years,
             )
         )
 
@@ -67,6 +74,8 @@ class Filters:
             (self.chapters, finding.chapter),
             (self.sections, finding.section),
             (self.kinds, finding.kind),
+            (self.documents, finding.document),
+            (self.years, finding.extra.get("year", "")),
         )
         if any(allowed and value not in allowed for allowed, value in checks):
             return False
@@ -85,6 +94,8 @@ class Hit:
         dense: Cosine similarity of the finding to the query.
         bm25_rank: Rank in the BM25 leg's candidate list (0 if not among its top ``depth``).
         dense_rank: Rank in the dense leg's candidate list (0 if not among its top ``depth``).
+        relevance: Calibrated probability (0–1) that the finding answers the query (:mod:`kensaku.index.relevance`);
+            ``None`` when the index's model has no calibration.
     """
 
     rank: int
@@ -94,6 +105,7 @@ class Hit:
     dense: float
     bm25_rank: int
     dense_rank: int
+    relevance: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: rank, score, id, text, citation first, then the other finding fields and leg scores."""
@@ -111,9 +123,49 @@ class Hit:
                 "dense": round(self.dense, 6),
                 "bm25_rank": self.bm25_rank,
                 "dense_rank": self.dense_rank,
+                "relevance": None if self.relevance is None else round(self.relevance, 6),
             }
         )
         return data
+
+
+@dataclass(frozen=True)
+class Results:
+    """One page of results with the count of all that match and the verdict on whether the query has an answer.
+
+    Attributes:
+        query: The query as searched (stripped).
+        hits: Ranks ``offset + 1`` to ``offset + k`` of the ranking (the same hits as ``search(offset + k)[offset:]``);
+            not cut by relevance, so a page may hold weak hits (their ``relevance`` says so).
+        total: Findings that pass the filters and the calibrated relevance cut-off (see
+            :mod:`kensaku.index.relevance`; without calibration, those sharing a content term with the query or among
+            the dense leg's top ``depth``).
+        answerable: Whether the best of the top hits is relevant enough: ``False`` means "nothing found" (always
+            ``True`` without calibration).
+        offset: Hits skipped before this page.
+        cutoff: The relevance a finding needs to be counted in ``total`` (``None`` without calibration).
+    """
+
+    query: str
+    hits: list[Hit]
+    total: int
+    answerable: bool
+    offset: int
+    cutoff: float | None = None
+
+    def relevant(self, hit: Hit) -> bool:
+        """Whether ``hit`` clears the cut-off ``total`` counts by (always, without calibration)."""
+        return self.cutoff is None or hit.relevance is None or hit.relevance >= self.cutoff
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: query, total, answerable, offset and the hits."""
+        return {
+            "query": self.query,
+            "total": self.total,
+            "answerable": self.answerable,
+            "offset": self.offset,
+            "hits": [hit.to_dict() for hit in self.hits],
+        }
 
 
 # Letters and symbols that show nothing (Hangul fillers, the blank braille pattern): a query of only these, of
@@ -160,17 +212,22 @@ class Searcher:
         embedder: The embedder the index was built with (same name as in its manifest).
         fusion: Fusion defaults (method, weight, depth).
         tokenizer: Optional tokenizer; by default one is made with the index's own tokenizer settings.
+        calibration: The relevance model; by default the stored one of the index's model (``None`` when there is
+            none: hits then have no ``relevance``).
     """
 
     bundle: IndexBundle
     embedder: Embedder
     fusion: FusionConfig = field(default_factory=FusionConfig)
     tokenizer: Tokenizer | None = None
+    calibration: Calibration | None = None
 
     def __post_init__(self) -> None:
-        """Create the tokenizer the index was built with and the lookup tables."""
+        """Create the tokenizer the index was built with, the lookup tables, and load the calibration."""
         if self.tokenizer is None:
             self.tokenizer = Tokenizer(self.bundle.manifest.tokenizer)
+        if self.calibration is None:
+            self.calibration = load_calibration(self.bundle.manifest.model.name)
         self._row = {f.id: i for i, f in enumerate(self.bundle.findings)}
 
     @property
@@ -196,6 +253,18 @@ class Searcher:
             return None
         return np.array([i for i, f in enumerate(self.findings) if filters.accepts(f)], dtype=np.int64)
 
+    def _encode(self, query: str, mode: Mode) -> tuple[str, list[str], np.ndarray]:
+        """The checked query text, its terms and its vector."""
+        text = check_query(query)
+        assert self.tokenizer is not None
+        terms = self.tokenizer.tokenize(text)
+        if mode == "bm25" and not terms:
+            raise QueryError(
+                f"the query {text[:40]!r} has no word for BM25 (only symbols, particles or spaces)",
+                "add a content word, or search in hybrid or dense mode",
+            )
+        return text, terms, self.embedder.encode_queries([text])[0]
+
     def search(
         self,
         query: str,
@@ -214,16 +283,27 @@ class Searcher:
             QueryError: Empty or over-long query, ``k`` out of range, unknown mode, or a ``bm25`` query without
                 a word.
         """
-        text = check_query(query)
-        assert self.tokenizer is not None
-        terms = self.tokenizer.tokenize(text)
-        if mode == "bm25" and not terms:
-            raise QueryError(
-                f"the query {text[:40]!r} has no word for BM25 (only symbols, particles or spaces)",
-                "add a content word, or search in hybrid or dense mode",
-            )
-        vector = self.embedder.encode_queries([text])[0]
+        _, terms, vector = self._encode(query, mode)
         return self.search_vectors(terms, vector, k, mode=mode, filters=filters, fusion=fusion)
+
+    def query(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        offset: int = 0,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+        fusion: FusionConfig | None = None,
+    ) -> Results:
+        """One page of results (ranks ``offset + 1`` to ``offset + k``), how many findings match, and whether the
+        query has an answer at all (see :class:`Results`).
+
+        Raises:
+            QueryError: As :meth:`search`; also ``offset`` negative or ``offset + k`` over the limit.
+        """
+        text, terms, vector = self._encode(query, mode)
+        return self.query_vectors(text, terms, vector, k, offset=offset, filters=filters, mode=mode, fusion=fusion)
 
     def search_vectors(
         self,
@@ -236,6 +316,46 @@ class Searcher:
         fusion: FusionConfig | None = None,
     ) -> list[Hit]:
         """Search with pre-computed query terms and query vector (used by batch evaluation)."""
+        ranking = self.rank_vectors(terms, vector, k, mode=mode, filters=filters, fusion=fusion)
+        return [] if ranking is None else self._hits(ranking, 0, k)
+
+    def query_vectors(
+        self,
+        text: str,
+        terms: list[str],
+        vector: np.ndarray,
+        k: int = 10,
+        *,
+        offset: int = 0,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+        fusion: FusionConfig | None = None,
+    ) -> Results:
+        """:meth:`query` with pre-computed query terms and vector."""
+        if offset < 0 or offset + k > DEFAULTS.max_k:
+            raise QueryError(
+                f"offset={offset} with k={k} is out of range", f"keep 0 <= offset and offset + k <= {DEFAULTS.max_k}"
+            )
+        ranking = self.rank_vectors(terms, vector, offset + k, mode=mode, filters=filters, fusion=fusion)
+        if ranking is None:  # nothing passes the filters: nothing can answer
+            return Results(text, [], 0, False, offset)
+        hits = self._hits(ranking, offset, offset + k)
+        total, answerable = self._verdict(ranking)
+        cutoff = self.calibration.finding if self.calibration is not None else None
+        return Results(text, hits, total, answerable, offset, cutoff)
+
+    def rank_vectors(
+        self,
+        terms: list[str],
+        vector: np.ndarray,
+        k: int = 10,
+        *,
+        mode: Mode = "hybrid",
+        filters: Filters | None = None,
+        fusion: FusionConfig | None = None,
+    ) -> Ranking | None:
+        """Rank the candidates of both legs (to depth ``max(depth, k)``), best first; ``None`` when no finding passes
+        the filters."""
         if mode not in MODES:
             raise QueryError(f"unknown mode {mode!r}", f"use one of {', '.join(MODES)}")
         if not 1 <= k <= DEFAULTS.max_k:
@@ -243,7 +363,7 @@ class Searcher:
         fusion = fusion or self.fusion
         allowed = self._allowed(filters)
         if allowed is not None and allowed.size == 0:
-            return []
+            return None
         depth = max(fusion.depth, k)
         bm25_all = self.bundle.sparse.scores(terms)
         bm25_top = np.zeros(0, dtype=np.int64)
@@ -251,9 +371,22 @@ class Searcher:
             # A document that shares no term with the query is not a BM25 candidate (its rank would be noise).
             matching = np.flatnonzero(bm25_all > 0)
             bm25_top = top_ids(bm25_all, depth, matching if allowed is None else np.intersect1d(matching, allowed))
+        # One pass scores every finding: the dense leg's top `depth` (ties by row id), the relevance evidence (in
+        # every mode) and the count of `total` all come from it. The evidence is taken over the whole index, never
+        # the filtered part, so a finding's relevance does not depend on the filters (a filter never raises `total`).
+        n_docs = self.bundle.dense.n_docs
+        full_rows, full_cosines = self.bundle.dense.search(vector, n_docs, None)
+        all_rows, all_cosines = full_rows, full_cosines
+        if allowed is not None:
+            keep = np.zeros(n_docs, dtype=bool)
+            keep[allowed] = True
+            kept = keep[full_rows]
+            all_rows, all_cosines = full_rows[kept], full_cosines[kept]
         dense_top = np.zeros(0, dtype=np.int64)
         if mode != "bm25":
-            dense_top, _ = self.bundle.dense.search(vector, depth, allowed)
+            cosines = np.full(n_docs, -np.inf, dtype=np.float32)
+            cosines[full_rows] = full_cosines
+            dense_top = top_ids(cosines, depth, allowed)
         candidates = np.unique(np.concatenate([bm25_top, dense_top]))
         bm25 = bm25_all[candidates]
         dense = self.bundle.dense.scores_for(vector, candidates)
@@ -266,19 +399,60 @@ class Searcher:
             fused = rrf_fusion([bm25_rank, dense_rank], fusion.rrf_k)
         else:
             fused = weighted_fusion(bm25, dense, fusion.w_dense)
-        order = order_by(fused, candidates)[:k]
+        order = order_by(fused, candidates)
+        evidence = query_evidence(self.bundle.sparse, terms, full_cosines, None)
+        return Ranking(
+            candidates[order],
+            fused[order],
+            bm25[order],
+            dense[order],
+            bm25_rank[order],
+            dense_rank[order],
+            evidence,
+            bm25_all,
+            dense_top,
+            allowed,
+            all_rows,
+            all_cosines,
+        )
+
+    def _relevance(self, ranking: Ranking, stop: int) -> list[float | None]:
+        """Relevance of the first ``stop`` candidates (``None`` each without calibration)."""
+        stop = min(stop, len(ranking.candidates))
+        if self.calibration is None:
+            return [None] * stop
+        rows = slice(0, stop)
+        features = ranking.evidence.features(ranking.dense[rows], ranking.bm25[rows], ranking.candidates[rows])
+        return [float(p) for p in self.calibration.probability(features)]
+
+    def _hits(self, ranking: Ranking, start: int, stop: int) -> list[Hit]:
+        """Hits ``start`` to ``stop`` (0-based, exclusive) of a ranking, ranks counted from 1."""
+        relevance = self._relevance(ranking, stop)
         return [
             Hit(
-                rank=position,
-                score=float(fused[i]),
-                finding=self.findings[int(candidates[i])],
-                bm25=float(bm25[i]),
-                dense=float(dense[i]),
-                bm25_rank=int(bm25_rank[i]),
-                dense_rank=int(dense_rank[i]),
+                rank=i + 1,
+                score=float(ranking.fused[i]),
+                finding=self.findings[int(ranking.candidates[i])],
+                bm25=float(ranking.bm25[i]),
+                dense=float(ranking.dense[i]),
+                bm25_rank=int(ranking.bm25_rank[i]),
+                dense_rank=int(ranking.dense_rank[i]),
+                relevance=relevance[i],
             )
-            for position, i in enumerate(order, start=1)
+            for i in range(start, min(stop, len(ranking.candidates)))
         ]
+
+    def _verdict(self, ranking: Ranking) -> tuple[int, bool]:
+        """``(total, answerable)`` of a ranking: one cosine pass over the allowed findings scores them all."""
+        calibration = self.calibration
+        if calibration is None:
+            return uncalibrated_total(ranking.bm25_all, ranking.dense_top, ranking.allowed), True
+        top = [p for p in self._relevance(ranking, calibration.top) if p is not None]
+        answerable = bool(top) and max(top) >= calibration.answerable
+        rows = ranking.all_rows
+        features = ranking.evidence.features(ranking.all_cosines, ranking.bm25_all[rows], rows)
+        total = int(np.count_nonzero(calibration.probability(features) >= calibration.finding))
+        return total, answerable
 
     def similar(
         self,
@@ -299,17 +473,11 @@ class Searcher:
         if finding_id is not None:
             source = self.finding(finding_id)
             query = source.text
-            exclude_ids = (*filters.exclude_ids, source.id)
             exclude_muni = filters.exclude_municipalities
             if other_municipalities and source.municipality:
                 exclude_muni = (*exclude_muni, source.municipality)
-            filters = Filters(
-                municipalities=filters.municipalities,
-                chapters=filters.chapters,
-                sections=filters.sections,
-                kinds=filters.kinds,
-                exclude_municipalities=exclude_muni,
-                exclude_ids=exclude_ids,
+            filters = replace(
+                filters, exclude_municipalities=exclude_muni, exclude_ids=(*filters.exclude_ids, source.id)
             )
             # The stored vector is the finding's own embedding: no need to encode it again.
             assert self.tokenizer is not None

@@ -17,13 +17,21 @@ against the manifest's sizes and CRC-32s (:mod:`kensaku.index.integrity`); ``ken
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from kensaku.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexStoreError
+from kensaku.config import Settings
+from kensaku.errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    IndexStoreError,
+    KensakuError,
+)
 from kensaku.files import atomic_directory, recover
 from kensaku.index.dense import DenseIndex
 from kensaku.index.integrity import (
@@ -123,7 +131,7 @@ def read_manifest(directory: Path) -> Manifest:
                 f"index at {directory} has lost its {MANIFEST}",
                 rebuild_hint(directory, inputs_of(directory), full=True),
             )
-        raise IndexMissingError(f"no index at {directory} (no {MANIFEST})", "build one with `kensaku build PATH ...`")
+        raise missing_index(directory)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -131,6 +139,55 @@ def read_manifest(directory: Path) -> Manifest:
             f"the manifest {path} is unreadable ({exc})", rebuild_hint(directory, inputs_of(directory), full=True)
         ) from exc
     return Manifest.from_json(text, Path(directory))
+
+
+def _holds_index(path: Path) -> bool:
+    name = path.name
+    temporary = name.startswith(".") and (".tmp-" in name or ".old-" in name)  # a build's leftovers
+    return not temporary and (path / MANIFEST).is_file()
+
+
+def nearby_indexes(directory: Path, limit: int = 3) -> list[Path]:
+    """Indexes a mistyped ``directory`` may have meant, most alike first: folders inside it, beside it (or beside
+    its missing parent, with its name) that hold a manifest, then the project's default index (``$KENSAKU_INDEX``,
+    ``kensaku.toml`` or ``.kensaku/index``)."""
+    from difflib import SequenceMatcher
+    from itertools import islice
+
+    target = Path(directory).absolute()
+    parent = target.parent
+    try:
+        found = [c for c in target.iterdir() if c.is_dir()] if target.is_dir() else []
+        if parent.is_dir():
+            found += sorted(
+                (c for c in islice(parent.iterdir(), 500) if c != target),
+                key=lambda c: -SequenceMatcher(None, c.name, target.name).ratio(),
+            )
+        elif parent.parent.is_dir():
+            found += [c / target.name for c in islice(parent.parent.iterdir(), 500)]
+    except OSError:
+        pass
+    try:
+        found.append(Settings.from_env().index_dir.absolute())
+    except (KensakuError, OSError):  # a bad $KENSAKU_… or kensaku.toml is reported where it is read
+        pass
+    out = [c for c in dict.fromkeys(found) if c != target and _holds_index(c)]
+    return out[:limit]
+
+
+def missing_index(directory: Path) -> IndexMissingError:
+    """The error for no index at ``directory``: ``no index at /abs/x (did you mean /abs/.kensaku/index?)`` when one
+    is near (:func:`nearby_indexes`), else with the command that builds one there."""
+    target = Path(directory).absolute()
+    candidates = nearby_indexes(target)
+    if candidates:
+        shown = " or ".join(str(c) for c in candidates)
+        return IndexMissingError(
+            f"no index at {target} (did you mean {shown}?)", "give that folder with --index (or $KENSAKU_INDEX)"
+        )
+    why = f" (the folder has no {MANIFEST})" if target.is_dir() else ""
+    quoted = shlex.quote(str(target))
+    return IndexMissingError(f"no index at {target}{why}", f"build one with `kensaku build PATH ... --index {quoted}`")
 
 
 def check_files(manifest: Manifest, directory: Path) -> None:

@@ -119,12 +119,26 @@ class TokenizerConfig:
 
 @dataclass(frozen=True)
 class Token:
-    """One kept word: its index term and where it stands in the normalized text."""
+    """One kept word: its index term and where it stands in the normalized text.
+
+    Attributes:
+        term: The index term.
+        surface: The word as written (normalized).
+        start: Offset of its first character in the normalized text.
+        end: Offset just past its last character.
+        pos1: UniDic part of speech (``名詞``, ``動詞``, ``形容詞``…), for callers that pick content words (the app's
+            highlighting); not part of the index.
+        pos2: UniDic sub-category (``普通名詞``, ``数詞``, ``非自立可能``…).
+        lemma: UniDic lemma (``為る`` for し/さ/する), or the surface when the dictionary has none.
+    """
 
     term: str
     surface: str
     start: int
     end: int
+    pos1: str = ""
+    pos2: str = ""
+    lemma: str = ""
 
 
 @dataclass
@@ -172,7 +186,9 @@ class Tokenizer:
             for surface, white, feature in nodes:
                 pos += len(white)
                 if self._kept(surface, feature):
-                    out.append(Token(self._term(surface, feature), surface, pos, pos + len(surface)))
+                    lemma = feature.lemma if feature.lemma and feature.lemma != "*" else surface
+                    term = self._term(surface, feature)
+                    out.append(Token(term, surface, pos, pos + len(surface), feature.pos1, feature.pos2, lemma))
                 pos += len(surface)
             offset += len(chunk)
         return out
@@ -184,6 +200,18 @@ class Tokenizer:
         ['フェロー', '契約', '形態']
         """
         return [t.term for t in self.tokens(text)]
+
+    def reading(self, text: str) -> str:
+        """The katakana reading of ``text`` as MeCab reads it (words without one stay as written), for sorting names
+        in 50音順; not used by the index.
+
+        >>> Tokenizer().reading("会津若松市")
+        'アイヅワカマツシ'
+        """
+        norm = self.normalize(text)[:_MAX_CHUNK].replace("\n", " ")
+        with self._lock:
+            nodes = [(n.white_space, n.surface, n.feature.kana) for n in self._tagger(norm)]
+        return "".join(white + (kana if kana and kana != "*" else surface) for white, surface, kana in nodes)
 
     def _kept(self, surface: str, feature: Any) -> bool:  # noqa: ANN401 - fugashi's feature is untyped
         """Whether a token is indexed: not of a dropped part of speech, or a "symbol" that is really a word."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from kensaku.errors import InputError
-from kensaku.ingest.models import KINDS, Finding, Kind, format_citation, format_location
+from kensaku.ingest.models import KINDS, Finding, Kind, format_citation, format_location, normalize_heading
 from kensaku.ingest.normalize import clean_text
 
 TextItem = str | Mapping[str, object]
@@ -44,8 +44,9 @@ def _finding(item: TextItem, number: int, name: str) -> Finding:
     municipality, chapter, section, heading = (
         _field(data, k) for k in ("municipality", "chapter", "section", "heading")
     )
-    location = format_location(number, number, unit=UNIT)
     path = (chapter, section, heading)
+    chapter, section = normalize_heading(chapter), normalize_heading(section)  # filter values agree across sources
+    location = format_location(number, number, unit=UNIT)
     return Finding(
         id=_field(data, "id") or f"{name}:{number}",
         text=text,

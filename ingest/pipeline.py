@@ -36,8 +36,9 @@ from kensaku.ingest.read import BEIR_SUFFIX, DOCUMENT_SUFFIXES, READERS, read_do
 from kensaku.ingest.segment import segment
 
 # Bump whenever reading or segmenting changes what findings a file gives: an incremental build only reuses the
-# findings of unchanged files when the index was built by the same version.
-INGEST_VERSION = 3
+# findings of unchanged files when the index was built by the same version. 4: chapter/section normalized
+# (`normalize_heading`), seed report pages and DOCX paragraph starts in citations.
+INGEST_VERSION = 4
 SKIPPED_DIR_NAMES: frozenset[str] = frozenset({"eval"})
 
 # Given (path, id prefix, sha256 of the bytes), the findings an earlier build cut from exactly this file, or None.

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from kensaku.api import Index
     from kensaku.index.build import BuildReport
     from kensaku.index.embed import Embedder
-    from kensaku.index.search import Filters, Hit
+    from kensaku.index.search import Filters, Hit, Results
     from kensaku.ingest.models import Finding
 
 # Public name → module that defines it, imported on first use (these pull in numpy and the search stack).
@@ -37,6 +37,7 @@ _LAZY = {
     "Index": "kensaku.api",
     "Filters": "kensaku.index.search",
     "Hit": "kensaku.index.search",
+    "Results": "kensaku.index.search",
     "Finding": "kensaku.ingest.models",
     "Embedder": "kensaku.index.embed",
     "BuildReport": "kensaku.index.build",
@@ -51,6 +52,7 @@ __all__ = [
     "FusionConfig",
     "Hit",
     "Index",
+    "Results",
     "Settings",
     "__version__",
 ]

@@ -26,12 +26,22 @@ from kensaku.index.build import BuildReport, ProgressCallback, build_bundle, bui
 from kensaku.index.embed import Embedder, load_embedder
 from kensaku.index.hybrid import Mode
 from kensaku.index.manifest import Manifest
-from kensaku.index.search import Filters, Hit, Searcher
+from kensaku.index.search import Filters, Hit, Results, Searcher
 from kensaku.index.store import IndexBundle, check_model, check_sources, load_index, read_manifest
 from kensaku.index.tokenizer import Tokenizer
 from kensaku.ingest.memory import TextItem, texts_to_findings
 from kensaku.ingest.models import Finding
 from kensaku.ingest.pipeline import PathLike, as_paths
+from kensaku.library import (
+    DocumentInfo,
+    DocumentMeta,
+    document_infos,
+    find_document,
+    meta_for,
+    plan_removal,
+    recorded_inputs,
+)
+from kensaku.library import index_stamp as index_stamp  # for the app: kensaku.api.index_stamp(directory)
 from kensaku.writelock import write_lock
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -214,20 +224,23 @@ class Index:
         show_progress: bool = False,
         on_progress: ProgressCallback | None = None,
         wait: float | None = None,
+        meta: DocumentMeta | None = None,
     ) -> Index:
         """Add documents: build the index's sources plus ``paths`` (only new and changed ones are embedded).
 
-        Recorded documents that no longer exist are dropped; folders it was built from are walked again. The
-        sources are those of the index in its directory when the writer lock is taken, so documents another
-        process added since this object was opened are kept. ``wait`` is as for :meth:`build`.
+        The sources are the recorded inputs of the index in its directory when the writer lock is taken, so
+        documents another process added since this object was opened are kept; folders are walked again; recorded
+        inputs that no longer exist are left out, each named by a warning of the report. ``meta``, when given,
+        becomes the metadata of every document under ``paths``. ``wait`` is as for :meth:`build`.
 
         Returns:
             The new index (this object keeps the old one).
         """
         with write_lock(self._stored(), wait):
             base = self._on_disk()
-            paths = [*base.sources, *as_paths(paths)]
-            return base.rebuild(paths, show_progress=show_progress, on_progress=on_progress, wait=wait)
+            kept, missing = recorded_inputs(base.manifest)
+            overrides = meta_for(as_paths(paths), meta)
+            return base._build_from([*kept, *as_paths(paths)], missing, overrides, show_progress, on_progress)
 
     def rebuild(
         self,
@@ -238,26 +251,83 @@ class Index:
         on_progress: ProgressCallback | None = None,
         wait: float | None = None,
     ) -> Index:
-        """Build this index again, from ``paths`` or its own sources, with its own model; returns the new index.
+        """Build this index again, from ``paths`` or its own recorded inputs, with its own model; returns the new
+        index.
 
-        Unchanged documents keep their findings and vectors (taken from the index, not read again) unless ``full``.
-        Holds the writer lock (``wait`` as for :meth:`build`); when another process replaced the index since this
-        object was opened, that newer index (its sources, findings and vectors) is the one rebuilt.
+        Unchanged documents keep their findings and vectors (taken from the index, not read again) unless ``full``;
+        their metadata and added time are kept either way. Holds the writer lock (``wait`` as for :meth:`build`);
+        when another process replaced the index since this object was opened, that newer index (its sources,
+        findings and vectors) is the one rebuilt.
         """
-        directory = self._stored()
-        with write_lock(directory, wait):
+        with write_lock(self._stored(), wait):
             base = self._on_disk()
-            bundle, report = build_index(
-                as_paths(paths) if paths is not None else base.sources,
-                directory,
-                embedder=base.embedder,
-                settings=self.settings,
-                show_progress=show_progress,
-                on_progress=on_progress,
-                incremental=not full,
-                previous=base.bundle,
-            )
-        return Index(bundle, embedder=base.embedder, settings=self.settings, report=replace(report, reason="requested"))
+            kept, missing = recorded_inputs(base.manifest) if paths is None else (as_paths(paths), [])
+            return base._build_from(kept, missing, {}, show_progress, on_progress, full=full)
+
+    def remove(
+        self,
+        paths: PathLike | Sequence[PathLike],
+        *,
+        wait: float | None = None,
+        show_progress: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> Index:
+        """Remove documents (recorded inputs: files, or folders with all their documents) and rebuild incrementally.
+
+        A removed file in the documents folder (``settings.documents_dir``: an upload) is deleted once the new index
+        is in place. See :func:`kensaku.library.plan_removal` for what is refused (a file inside a recorded folder, a
+        path the index does not hold, removing every document).
+        """
+        with write_lock(self._stored(), wait):
+            base = self._on_disk()
+            plan = plan_removal(base.manifest, as_paths(paths), self.settings.documents_dir)
+            index = base._build_from(plan.inputs, plan.missing, {}, show_progress, on_progress)
+            for path in plan.delete:
+                path.unlink(missing_ok=True)
+        return index
+
+    def set_metadata(self, path: PathLike, meta: DocumentMeta, *, wait: float | None = None) -> Index:
+        """Set the metadata of one document (replacing what was set; ``DocumentMeta()`` clears it) and rebuild:
+        every document is reused, so nothing is read or embedded again.
+
+        Raises:
+            InputError: ``path`` is not a document of the index.
+        """
+        with write_lock(self._stored(), wait):
+            base = self._on_disk()
+            record = find_document(base.manifest, path)
+            kept, missing = recorded_inputs(base.manifest)
+            return base._build_from(kept, missing, {record.path: meta}, False, None)
+
+    def documents(self) -> list[DocumentInfo]:
+        """The documents of the index, in index order (name, type, pages, findings, metadata, warnings, added)."""
+        return document_infos(self.bundle, self.settings.documents_dir)
+
+    def _build_from(
+        self,
+        paths: Sequence[Path],
+        missing: Sequence[str],
+        meta: Mapping[str, DocumentMeta | None],
+        show_progress: bool,
+        on_progress: ProgressCallback | None,
+        *,
+        full: bool = False,
+    ) -> Index:
+        """Build this (on-disk) index from ``paths`` with the writer lock held; ``missing``: recorded inputs left
+        out (warned of); ``meta``: new metadata by document path."""
+        bundle, report = build_index(
+            paths,
+            self._stored(),
+            embedder=self.embedder,
+            settings=self.settings,
+            show_progress=show_progress,
+            on_progress=on_progress,
+            incremental=not full,
+            previous=self.bundle,
+            meta=meta,
+            dropped=missing,
+        )
+        return Index(bundle, embedder=self.embedder, settings=self.settings, report=replace(report, reason="requested"))
 
     def _stored(self) -> Path:
         """The index directory; refuses an index held in memory only."""
@@ -359,6 +429,25 @@ class Index:
         """
         return self.searcher.search(query, k, mode=mode, filters=filters, fusion=fusion)
 
+    def query(
+        self,
+        query: str,
+        k: int = DEFAULTS.k,
+        *,
+        offset: int = 0,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+        fusion: FusionConfig | None = None,
+    ) -> Results:
+        """One page of results (ranks ``offset + 1`` to ``offset + k``, the same hits as ``search(offset + k)``), with
+        ``total`` (the findings that pass the filters and the calibrated relevance cut-off) and ``answerable`` (the
+        verdict: ``False`` means nothing in the index answers the query; see :mod:`kensaku.index.relevance`).
+
+        Raises:
+            QueryError: As :meth:`search`; also a negative ``offset`` or ``offset + k`` over the limit.
+        """
+        return self.searcher.query(query, k, offset=offset, filters=filters, mode=mode, fusion=fusion)
+
     def similar(
         self,
         finding_id: str | None = None,
@@ -384,21 +473,27 @@ class Index:
         fmt: str,
         *,
         query: str = "",
+        queries: Sequence[str] | None = None,
+        notes: Sequence[str] | None = None,
         filters: Mapping[str, Sequence[str]] | None = None,
         created: datetime | None = None,
     ) -> bytes:
         """The hits as cited excerpts in ``fmt``: ``md``, ``csv`` (UTF-8 BOM, formula-safe), ``xlsx``, ``json`` or
-        ``docx``; the query, filters, time (default: now, JST) and index fingerprint head the file.
+        ``docx``; the question(s), filters, time (default: now, JST) and index fingerprint head the file.
+
+        ``queries[i]`` and ``notes[i]`` belong to ``hits[i]`` (default: every hit answers ``query``, no notes); when
+        the hits answer several questions the header lists them all and each excerpt shows its own. A ``NaN`` score
+        (not known) is left empty.
 
         Raises:
-            InputError: Unknown format.
+            InputError: Unknown format, or ``queries``/``notes`` not one per hit.
         """
         from kensaku import __version__
         from kensaku.export import ExportMeta, export
 
-        chosen = {key: list(values) for key, values in (filters or {}).items() if values}
+        chosen = {key: [str(v) for v in values] for key, values in (filters or {}).items() if values}
         meta = ExportMeta(query, created or datetime.now(JST), chosen, self.fingerprint, __version__)
-        return export(hits, meta, fmt)
+        return export(hits, meta, fmt, queries=queries, notes=notes)
 
     def __repr__(self) -> str:
         """``Index(280 findings, 1 documents, e5-small-int8, .kensaku/index)``."""
@@ -407,9 +502,10 @@ class Index:
 
 
 def open_or_build(directory: PathLike, settings: Settings = DEFAULTS, *, model: str | None = None) -> Index:
-    """The index at ``directory``; the built-in default index (``.kensaku/index``) is first built from
-    ``settings.corpus_dir`` when it does not exist yet. Any other missing index is an error (the command line and
-    the app open indexes this way)."""
-    default = Path(directory) == DEFAULTS.index_dir and settings.corpus_dir.is_dir()
+    """The index at ``directory``; the project's default index (``.kensaku/index``, or ``index`` of the project's
+    ``kensaku.toml``) is first built from ``settings.corpus_dir`` when it does not exist yet. Any other missing
+    index is an error (the command line and the app open indexes this way)."""
+    defaults = {DEFAULTS.index_dir.resolve(), Settings.from_env({}).index_dir.resolve()}
+    default = Path(directory).resolve() in defaults and settings.corpus_dir.is_dir()
     build_from = [settings.corpus_dir] if default else None
     return Index.open(directory, model=model, settings=settings, build_from=build_from)

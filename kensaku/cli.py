@@ -1,4 +1,5 @@
-"""The ``kensaku`` command: build | add | search | similar | export | eval | info, on the public :class:`Index` API.
+"""The ``kensaku`` command: build | add | remove | documents | meta | search | similar | export | eval | info, on the
+public :class:`Index` API.
 
 Results go to stdout (text, json or jsonl), progress bars and messages to stderr. A :class:`KensakuError` prints one
 line (a :class:`NothingToIndexError` first one line per file that gave nothing) and exits with status 2; any other
@@ -14,15 +15,13 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from kensaku.cli_library import LIBRARY_COMMANDS, add_library_commands, add_meta_args, build_sources, meta_of
+from kensaku.cli_search import SEARCH_COMMANDS, add_search_commands, open_index
 from kensaku.config import DEFAULTS, Settings
 from kensaku.errors import InputError, KensakuError, NothingToIndexError
-from kensaku.terminal import emit, printable, read_queries, report_build
-
-if TYPE_CHECKING:
-    from kensaku.api import Index
-    from kensaku.index.search import Filters
+from kensaku.terminal import printable, report_build
 
 EXIT_USAGE = 2
 
@@ -48,18 +47,6 @@ def _add_fusion_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_search_args(parser: argparse.ArgumentParser, *, formats: tuple[str, ...] = ("text", "json", "jsonl")) -> None:
-    parser.add_argument("-k", type=int, default=DEFAULTS.k, help=f"number of results (default: {DEFAULTS.k})")
-    parser.add_argument("--format", choices=formats, default=formats[0], help="output format")
-    parser.add_argument("--municipality", action="append", default=[], help="only this municipality (repeatable)")
-    parser.add_argument("--chapter", action="append", default=[], help="only this chapter, e.g. 推進体制 (repeatable)")
-    parser.add_argument("--section", action="append", default=[], help="only this section, e.g. 庁内体制 (repeatable)")
-    parser.add_argument("--kind", choices=("lesson", "practice"), help="only lessons or only practices")
-    parser.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid", help="retrieval legs to use")
-    _add_fusion_args(parser)
-    _add_index_args(parser)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of all commands."""
     from kensaku import __version__
@@ -68,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kensaku {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_build_commands(commands)
-    _add_search_commands(commands)
+    add_library_commands(commands)  # remove, documents, meta: kensaku/cli_library.py
+    add_search_commands(commands)  # search, similar, export: kensaku/cli_search.py
     p = commands.add_parser("eval", help="evaluate on a BEIR-layout benchmark (nDCG@10, Recall, MRR per leg)")
     p.add_argument("--benchmark", required=True, help="folder with queries.jsonl, qrels/SPLIT.tsv [, corpus.jsonl]")
     p.add_argument("--split", default="test", help="qrels split (default: test)")
@@ -97,11 +85,14 @@ _WAIT_HELP = (
 
 
 def _add_build_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's subparsers action is private
-    p = commands.add_parser("build", help="index documents (default: corpus/); unchanged documents are reused")
+    p = commands.add_parser(
+        "build", help="index documents (default: what the index holds); unchanged documents are reused"
+    )
     p.add_argument(
         "paths",
         nargs="*",
-        help=f"files or folders: .txt .md .pdf .docx .html, or a BEIR corpus.jsonl (default: {DEFAULTS.corpus_dir}/)",
+        help="files or folders: .txt .md .pdf .docx .html, or a BEIR corpus.jsonl; they replace the index's sources "
+        f"(default: the index's own sources; {DEFAULTS.corpus_dir}/ for a new index)",
     )
     p.add_argument("--if-needed", action="store_true", help="skip when the index is up to date")
     p.add_argument("--full", action="store_true", help="read and embed every document again (no reuse)")
@@ -112,27 +103,12 @@ def _add_build_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's sub
     _add_index_args(p)
     p = commands.add_parser("add", help="add documents to an existing index (only new or changed ones are embedded)")
     p.add_argument("paths", nargs="+", help="files or folders to add")
+    add_meta_args(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--no-ocr", action="store_true", help=_NO_OCR_HELP)
     p.add_argument("--wait", type=float, metavar="SECONDS", help=_WAIT_HELP)
     p.add_argument("--file-timeout", type=float, metavar="SECONDS", help=_FILE_TIMEOUT_HELP)
     _add_index_args(p)
-
-
-def _add_search_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's subparsers action is private
-    p = commands.add_parser("search", help="search with a question")
-    p.add_argument("query", nargs="?", help="the question, e.g. フェローの契約形態は")
-    p.add_argument("--queries", help="file with one query per line (use - for stdin)")
-    _add_search_args(p)
-    p = commands.add_parser("similar", help="findings similar to a finding (by id) or to a text")
-    p.add_argument("id", nargs="?", help="finding id, e.g. smartcity_model_project_cases:L214")
-    p.add_argument("--text", help="find findings similar to this text instead")
-    p.add_argument("--other-municipalities", action="store_true", help="exclude the finding's own municipality")
-    _add_search_args(p)
-    p = commands.add_parser("export", help="search and export the cited excerpts (md, csv, xlsx, json, docx)")
-    p.add_argument("--query", required=True, help="the question, e.g. フェローの契約形態は")
-    p.add_argument("-o", "--output", help="file to write (default: kensaku_excerpts_<timestamp>.<format> here)")
-    _add_search_args(p, formats=("md", "csv", "xlsx", "json", "docx"))
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -153,36 +129,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     return replace(settings, fusion=replace(settings.fusion, **fusion)) if fusion else settings
 
 
-def _filters(args: argparse.Namespace) -> Filters:
-    from kensaku.index.search import Filters
-
-    kinds = [args.kind] if args.kind else []
-    return Filters(municipalities=args.municipality, chapters=args.chapter, sections=args.section, kinds=kinds)
-
-
-def _open(args: argparse.Namespace) -> Index:
-    """The index to search; the default one is built from ``corpus/`` first when it does not exist yet."""
-    from kensaku.api import open_or_build
-
-    settings = _settings(args)
-    return open_or_build(settings.index_dir, settings, model=args.model)
-
-
-def _default_sources(settings: Settings) -> Path:
-    if not settings.corpus_dir.is_dir():
-        raise InputError(
-            f"the default corpus folder {settings.corpus_dir}/ is not here",
-            "run from the kensaku checkout, or name the sources: `kensaku build PATH ...`",
-        )
-    return settings.corpus_dir
-
-
 def cmd_build(args: argparse.Namespace) -> int:
     """``kensaku build``."""
     from kensaku.api import Index
 
     settings = _settings(args)
-    sources = list(args.paths) or [_default_sources(settings)]
+    sources = build_sources(args.paths, settings)  # none given: what the index holds (corpus/ for a new index)
     index = Index.build(
         sources,
         settings.index_dir,
@@ -202,59 +154,11 @@ def cmd_add(args: argparse.Namespace) -> int:
 
     if args.model or args.precision:
         raise InputError("kensaku add keeps the index's model", "use `kensaku build --model …` to change it")
-    index = Index.open(_settings(args).index_dir, verify_sources=False)
-    added = index.add(args.paths, show_progress=not args.no_progress, wait=args.wait)
+    settings = _settings(args)
+    index = Index.open(settings.index_dir, settings=settings, verify_sources=False)
+    added = index.add(args.paths, show_progress=not args.no_progress, wait=args.wait, meta=meta_of(args))
     assert added.report is not None
     return report_build(args, added.report)
-
-
-def cmd_search(args: argparse.Namespace) -> int:
-    """``kensaku search``."""
-    from kensaku.index.search import check_query
-
-    if (args.query is None) == (args.queries is None):
-        raise InputError("give a query or --queries FILE (not both)", "e.g. kensaku search フェローの契約形態は")
-    queries = read_queries(args.queries) if args.queries else [args.query]
-    for query in queries:
-        check_query(query)  # refuse bad input before loading the model
-    filters, index = _filters(args), _open(args)
-    emit(args, [(q, index.search(q, args.k, mode=args.mode, filters=filters)) for q in queries])
-    return 0
-
-
-def cmd_similar(args: argparse.Namespace) -> int:
-    """``kensaku similar``."""
-    if (args.id is None) == (args.text is None):
-        raise InputError(
-            "give a finding id or --text TEXT (not both)", "e.g. kensaku similar ID --other-municipalities"
-        )
-    index = _open(args)
-    hits = index.similar(
-        args.id, text=args.text, k=args.k, other_municipalities=args.other_municipalities, filters=_filters(args)
-    )
-    emit(args, [(args.id or args.text, hits)])
-    return 0
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    """``kensaku export``: the excerpts of one search, with their citations, as a file."""
-    from datetime import datetime
-
-    from kensaku.api import JST
-    from kensaku.export import file_name
-    from kensaku.files import atomic_file
-    from kensaku.index.search import check_query
-
-    check_query(args.query)
-    filters, index = _filters(args), _open(args)
-    hits = index.search(args.query, args.k, mode=args.mode, filters=filters)
-    created = datetime.now(JST)
-    chosen = {"municipality": args.municipality, "chapter": args.chapter, "section": args.section}
-    chosen["kind"] = [args.kind] if args.kind else []
-    target = Path(args.output or file_name(args.format, created))
-    atomic_file(target, index.export(hits, args.format, query=args.query, filters=chosen, created=created))
-    print(f"wrote {len(hits)} excerpt(s) to {target}")
-    return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -271,7 +175,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             [bench.corpus], directory, settings=settings, if_needed=True, show_progress=not args.no_progress
         )
     else:
-        index = _open(args)
+        index = open_index(args)
     metrics = evaluate(index.searcher, bench, fusion=settings.fusion, show_progress=not args.no_progress)
     if args.format == "json":
         print(json.dumps({"benchmark": str(bench.directory), "split": args.split, "metrics": metrics}, indent=2))
@@ -292,7 +196,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from kensaku.index.tokenizer import Tokenizer
 
     directory = _settings(args).index_dir
-    info: dict[str, Any] = {"index": str(directory), "versions": library_versions()}
+    info: dict[str, Any] = {"index": str(directory.absolute()), "versions": library_versions()}
     info["dictionary"] = Tokenizer().dictionary
     try:
         manifest = read_manifest(directory)
@@ -334,12 +238,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
 COMMANDS = {
     "build": cmd_build,
     "add": cmd_add,
-    "search": cmd_search,
-    "similar": cmd_similar,
-    "export": cmd_export,
+    **SEARCH_COMMANDS,
     "eval": cmd_eval,
     "info": cmd_info,
     "verify": cmd_verify,
+    **LIBRARY_COMMANDS,
 }
 
 

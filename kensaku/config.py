@@ -10,11 +10,17 @@ tuned on the dev splits of JSQuAD and ``corpus/eval``). A module never hard-code
 PosixPath('/tmp/idx')
 >>> DEFAULTS.limits.file_timeout_s, Settings.from_env({"KENSAKU_FILE_TIMEOUT": "900"}).limits.file_timeout_s
 (300.0, 900.0)
+
+Where the folders come from, last one wins: the defaults; the project file ``kensaku.toml`` found upward from the
+current directory (:func:`find_project_file`; its relative paths are resolved against its own folder, so every
+command and the app agree from any subfolder); the environment (``$KENSAKU_INDEX`` …); the command-line flags.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -179,6 +185,13 @@ def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return Path(base) / "kensaku"
 
 
+def default_documents_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where uploaded documents are kept by default: ``$XDG_DATA_HOME/kensaku/documents``, else
+    ``~/.local/share/kensaku/documents`` (outside any checkout, so a ``git clean`` never removes a user's files)."""
+    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "kensaku" / "documents"
+
+
 @dataclass(frozen=True)
 class Settings:
     """All defaults of kensaku.
@@ -208,6 +221,9 @@ class Settings:
         ocr: Read PDF pages without a usable text layer with Tesseract when it is installed (``--no-ocr`` or
             ``$KENSAKU_OCR=0`` turn it off).
         limits: How much time, memory, text and findings one document may demand (:class:`ReadLimits`).
+        documents_dir: The documents folder the index owns: uploads from the app are stored there, and removing
+            such a document from the index deletes its file (``$KENSAKU_DOCUMENTS``; :func:`default_documents_dir`).
+        max_upload_mb: The largest file the app accepts for upload (``$KENSAKU_MAX_UPLOAD_MB``).
     """
 
     index_dir: Path = Path(".kensaku") / "index"
@@ -227,13 +243,27 @@ class Settings:
     max_binary_mb: int = 200
     ocr: bool = True
     limits: ReadLimits = field(default_factory=ReadLimits)
+    documents_dir: Path = field(default_factory=default_documents_dir)
+    max_upload_mb: int = 100
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
-        """The defaults, with ``$KENSAKU_INDEX``, ``$KENSAKU_MODEL``, ``$KENSAKU_OCR=0`` and the read limits
-        (:meth:`ReadLimits.from_env`) applied when set (the model cache reads ``$KENSAKU_CACHE`` itself, see
-        :func:`default_cache_dir`)."""
-        settings = cls(limits=ReadLimits.from_env(environ))
+    def from_env(cls, environ: Mapping[str, str] = os.environ, *, cwd: Path | None = None) -> Settings:
+        """The defaults, then the project file ``kensaku.toml`` found upward from ``cwd`` (default: the current
+        directory; :func:`project_settings`), then ``$KENSAKU_INDEX``, ``$KENSAKU_MODEL``, ``$KENSAKU_DOCUMENTS``,
+        ``$KENSAKU_MAX_UPLOAD_MB``, ``$KENSAKU_OCR=0`` and the read limits (:meth:`ReadLimits.from_env`) when set
+        (the model cache reads ``$KENSAKU_CACHE`` itself, see :func:`default_cache_dir`).
+
+        Raises:
+            InputError: A bad ``kensaku.toml`` (naming the file, the line and the fix) or a bad variable.
+        """
+        settings = cls(limits=ReadLimits.from_env(environ), documents_dir=default_documents_dir(environ))
+        found = find_project_file(Path.cwd() if cwd is None else cwd)
+        if found is not None:
+            settings = replace(settings, **project_settings(found))
+        if environ.get("KENSAKU_DOCUMENTS"):
+            settings = replace(settings, documents_dir=Path(environ["KENSAKU_DOCUMENTS"]).expanduser())
+        if environ.get("KENSAKU_MAX_UPLOAD_MB", "").strip():
+            settings = replace(settings, max_upload_mb=_upload_limit(environ["KENSAKU_MAX_UPLOAD_MB"]))
         if environ.get("KENSAKU_INDEX"):
             settings = replace(settings, index_dir=Path(environ["KENSAKU_INDEX"]))
         if environ.get("KENSAKU_MODEL"):
@@ -244,3 +274,86 @@ class Settings:
 
 
 DEFAULTS = Settings()
+
+
+PROJECT_FILE = "kensaku.toml"
+# Keys of kensaku.toml → the Settings field each sets (paths are resolved against the file's folder).
+PROJECT_KEYS: dict[str, str] = {
+    "index": "index_dir",
+    "corpus": "corpus_dir",
+    "documents": "documents_dir",
+    "model": "model",
+}
+_TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def find_project_file(start: Path) -> Path | None:
+    """The nearest ``kensaku.toml`` in ``start`` or a folder above it, or ``None``."""
+    here = Path(start).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def project_settings(path: Path) -> dict[str, Any]:
+    """The :class:`Settings` fields a project file sets: ``index``, ``corpus`` and ``documents`` as paths (relative
+    ones resolved against the file's folder, ``~`` expanded) and ``model`` as a name.
+
+    Raises:
+        InputError: The file cannot be read, is not TOML (naming the line), or has an unknown key or a value that
+            is not a string.
+    """
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(
+            f"the project file {path} cannot be read ({exc.strerror or exc})", "check its permissions"
+        ) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        found = _TOML_LINE.search(str(exc))
+        where = f" at line {found.group(1)}, column {found.group(2)}" if found else ""
+        raise InputError(
+            f"the project file {path} is not valid TOML{where} ({_TOML_LINE.sub('', str(exc)).strip()})",
+            'write each setting as key = "value" (keys: index, corpus, documents, model), or delete the file',
+        ) from exc
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in PROJECT_KEYS:
+            raise InputError(
+                f"the project file {path} has the unknown key {key!r}", f"use only {', '.join(PROJECT_KEYS)}"
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(
+                f"the project file {path}: {key} = {value!r} is not a non-empty string",
+                f'write it in quotes, e.g. {key} = "{_EXAMPLES[key]}"',
+            )
+        if key == "model":
+            out["model"] = value
+        else:
+            given = Path(value).expanduser()
+            out[PROJECT_KEYS[key]] = given if given.is_absolute() else (Path(path).resolve().parent / given)
+    return out
+
+
+_EXAMPLES = {
+    "index": ".kensaku/index",
+    "corpus": "corpus",
+    "documents": "~/kensaku-documents",
+    "model": "e5-small-int8",
+}
+
+
+def _upload_limit(text: str) -> int:
+    """``$KENSAKU_MAX_UPLOAD_MB`` as a positive whole number of megabytes."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InputError(
+            f"$KENSAKU_MAX_UPLOAD_MB={text!r} is not a positive whole number of megabytes",
+            f"set it like {Settings.max_upload_mb} (the default), or unset it",
+        )
+    return value

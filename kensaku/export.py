@@ -1,5 +1,9 @@
 """Export search results as cited excerpts: Markdown, CSV, XLSX, JSON and DOCX, each a pure ``(hits, meta) -> bytes``.
 
+Each excerpt carries its own question and note (:class:`Excerpt`): a basket collected over several searches lists
+every question in its header and each excerpt's question beside it. A score that is not known (``NaN``, e.g. an
+excerpt picked in an earlier session) is left empty, never shown as 0.
+
 Document text is untrusted: spreadsheet cells are neutralized against formula injection, Markdown is escaped so
 that HTML and Markdown in a finding render literally, and characters XML cannot hold are dropped from XLSX/DOCX.
 """
@@ -9,25 +13,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
-
-from docx import Document as new_docx
-from docx.document import Document as DocxDocument
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.oxml.xmlchemy import BaseOxmlElement
-from docx.shared import Mm, Pt
-from docx.text.paragraph import Paragraph
-from docx.text.run import Run
-from openpyxl import Workbook
-from openpyxl.cell.cell import Cell as XlCell
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from kensaku.errors import InputError
 from kensaku.index.search import Hit
@@ -53,22 +44,24 @@ FILTER_LABELS = {
     "kind": "種別",
     "kinds": "種別",
     "exclude_municipalities": "除外する自治体",
+    "document": "文書",
+    "documents": "文書",
+    "year": "年度",
+    "years": "年度",
 }
 COLUMNS: tuple[str, ...] = tuple(
-    "順位 スコア 抜粋 自治体 章 節 見出し 種別 文書 開始行 終了行 頁 位置 出典注記 引用 ID".split()
+    "順位 スコア 抜粋 自治体 章 節 見出し 種別 文書 開始行 終了行 頁 位置 出典注記 引用 ID 質問 メモ".split()
 )
-COLUMN_WIDTHS = (6, 9, 80, 14, 12, 18, 28, 10, 30, 8, 8, 6, 16, 30, 60, 34)
-WRAPPED_COLUMNS = frozenset({"抜粋", "出典注記", "引用"})
+COLUMN_WIDTHS = (6, 9, 80, 14, 12, 18, 28, 10, 30, 8, 8, 6, 16, 30, 60, 34, 30, 40)
+WRAPPED_COLUMNS = frozenset({"抜粋", "出典注記", "引用", "質問", "メモ"})
 TITLE = "kensaku 検索結果の抜粋"
 NO_HITS = "該当する抜粋はありません。"
 EXCEL_CELL_LIMIT = 32_767
 TRUNCATION_MARK = "…（以下省略）"
 # OWASP's list, plus the full-width forms defensively (Japanese Excel may turn ＝ into = when a cell is edited).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
-BODY_FONT = "游明朝"
-HEADING_FONT = "游ゴシック"
 
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MD_INLINE = re.compile(r"([\\`*\[\]~|]|(?<![^\W_])_|_(?![^\W_]))")  # an intraword _ (file_name.txt) is literal already
 # Line starts that open a block: ordered list `1.`, heading or bullet `# ` `- `, rule or setext `--` `==`.
 _MD_BLOCK_START = re.compile(
@@ -83,11 +76,13 @@ class ExportMeta:
     """What the exported results answer, recorded at the top of every file.
 
     Attributes:
-        query: The question (検索語) as typed.
+        query: The question (検索語) as typed; for excerpts of several questions, see ``questions``.
         created: When the search was run; timezone-aware (rendered ISO 8601, e.g. ``+09:00`` for JST).
         filters: Active filters by field, e.g. ``{"municipality": ["加賀市"], "kind": ["lesson"]}``.
         index_fingerprint: Identifies the index the results came from.
         tool_version: kensaku version that produced the export.
+        questions: Every question the excerpts answer, in order; :func:`export` fills it from the excerpts (empty:
+            ``query`` alone).
     """
 
     query: str
@@ -95,6 +90,7 @@ class ExportMeta:
     filters: dict[str, list[str]] = field(default_factory=dict, hash=False)
     index_fingerprint: str = ""
     tool_version: str = ""
+    questions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Refuse a naive ``created``: a timestamp without a zone cannot be cited unambiguously."""
@@ -107,6 +103,65 @@ class ExportMeta:
     def created_iso(self) -> str:
         """``created`` as ISO 8601 to the second with its UTC offset."""
         return self.created.isoformat(timespec="seconds")
+
+    @property
+    def all_questions(self) -> tuple[str, ...]:
+        """``questions``, else ``query`` alone (none when it is empty)."""
+        return self.questions or ((self.query,) if self.query else ())
+
+    @property
+    def several(self) -> bool:
+        """Whether the excerpts answer more than one question."""
+        return len(self.all_questions) > 1
+
+    @property
+    def subject(self) -> str:
+        """What the file answers in a title: the question, or 「N 件の質問」 for several."""
+        return f"{len(self.all_questions)} 件の質問" if self.several else self.query
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """One exported excerpt: a hit with the question it was found for and the user's note on it.
+
+    Attributes:
+        hit: The hit (its ``score`` may be ``NaN`` when not known: shown empty).
+        query: The question this excerpt answers (default: the export's query).
+        note: The user's note on it (メモ); may be empty.
+    """
+
+    hit: Hit
+    query: str = ""
+    note: str = ""
+
+
+Items = Sequence[Hit] | Sequence[Excerpt]
+
+
+def excerpts_of(
+    hits: Sequence[Hit], query: str = "", queries: Sequence[str] | None = None, notes: Sequence[str] | None = None
+) -> list[Excerpt]:
+    """Pair ``hits[i]`` with ``queries[i]`` (default ``query``) and ``notes[i]`` (default empty).
+
+    Raises:
+        InputError: ``queries`` or ``notes`` of another length than ``hits``.
+    """
+    for name, values in (("queries", queries), ("notes", notes)):
+        if values is not None and len(values) != len(hits):
+            raise InputError(f"{len(values)} {name} for {len(hits)} hits", f"give one of {name} per hit, in order")
+    return [
+        Excerpt(hit, queries[i] if queries is not None else query, notes[i] if notes is not None else "")
+        for i, hit in enumerate(hits)
+    ]
+
+
+def prepare(items: Items, meta: ExportMeta) -> tuple[list[Excerpt], ExportMeta]:
+    """The items as excerpts (a bare hit answers ``meta.query``), and ``meta`` with the questions they answer."""
+    excerpts = [i if isinstance(i, Excerpt) else Excerpt(i, meta.query) for i in items]
+    asked = tuple(dict.fromkeys(e.query for e in excerpts if e.query))
+    if not meta.questions and asked and asked != (meta.query,):
+        meta = replace(meta, questions=asked)
+    return excerpts, meta
 
 
 def check_format(fmt: str) -> str:
@@ -130,20 +185,28 @@ def file_name(fmt: str, created: datetime) -> str:
     return f"kensaku_excerpts_{created:%Y%m%d-%H%M}.{check_format(fmt)}"
 
 
-def export(hits: Sequence[Hit], meta: ExportMeta, fmt: str) -> bytes:
-    """Render ``hits`` in format ``fmt`` (one of :data:`FORMATS`).
+def export(
+    hits: Sequence[Hit],
+    meta: ExportMeta,
+    fmt: str,
+    *,
+    queries: Sequence[str] | None = None,
+    notes: Sequence[str] | None = None,
+) -> bytes:
+    """Render ``hits`` in format ``fmt`` (one of :data:`FORMATS`); ``queries[i]`` and ``notes[i]`` belong to
+    ``hits[i]`` (by default every hit answers ``meta.query`` and has no note).
 
     Raises:
-        InputError: Unknown format.
+        InputError: Unknown format, or ``queries``/``notes`` not one per hit.
     """
-    writers: dict[str, Callable[[Sequence[Hit], ExportMeta], bytes]] = {
+    writers: dict[str, Callable[[Items, ExportMeta], bytes]] = {
         "md": to_markdown,
         "csv": to_csv,
         "xlsx": to_xlsx,
         "json": to_json,
         "docx": to_docx,
     }
-    return writers[check_format(fmt)](hits, meta)
+    return writers[check_format(fmt)](excerpts_of(hits, meta.query, queries, notes), meta)
 
 
 # --- shared text helpers -------------------------------------------------------------------------------------------
@@ -164,9 +227,16 @@ def filter_lines(filters: dict[str, list[str]]) -> list[str]:
     return lines
 
 
+def question_rows(meta: ExportMeta) -> list[tuple[str, str]]:
+    """``("検索語", query)``; for several questions ``("検索語", "N 件の質問")`` and ``("質問 n", question)`` each."""
+    if not meta.several:
+        return [("検索語", meta.query or "".join(meta.all_questions))]
+    return [("検索語", meta.subject)] + [(f"質問 {n}", q) for n, q in enumerate(meta.all_questions, start=1)]
+
+
 def meta_rows(meta: ExportMeta, count: int) -> list[tuple[str, str]]:
     """The search conditions as (label, value) pairs, shown at the top of every format but JSON."""
-    rows = [("検索語", meta.query), ("作成日時", meta.created_iso)]
+    rows = [*question_rows(meta), ("作成日時", meta.created_iso)]
     rows += [("絞り込み", line) for line in filter_lines(meta.filters)] or [("絞り込み", "なし")]
     rows.append(("件数", str(count)))
     if meta.index_fingerprint:
@@ -219,20 +289,32 @@ def _md_quote(text: str) -> list[str]:
     return [f"> {line}" if line.strip() else ">" for line in md_escape(text).splitlines() or [""]]
 
 
-def to_markdown(hits: Sequence[Hit], meta: ExportMeta) -> bytes:
-    """Markdown (UTF-8, no BOM): metadata, each excerpt as a block quote with its citation, references at the end."""
-    out = [f"# {TITLE}", "", *(f"- {label}: {md_escape(value)}" for label, value in meta_rows(meta, len(hits))), ""]
-    if not hits:
+def excerpt_lines(excerpt: Excerpt, meta: ExportMeta) -> list[tuple[str, str]]:
+    """``(label, value)`` shown above an excerpt in Markdown and Word: its question (when the export has several)
+    and its note (when it has one)."""
+    lines = [("質問", excerpt.query)] if meta.several and excerpt.query else []
+    return lines + ([("メモ", excerpt.note)] if excerpt.note else [])
+
+
+def to_markdown(hits: Items, meta: ExportMeta) -> bytes:
+    """Markdown (UTF-8, no BOM): metadata, each excerpt as a block quote with its citation (and its question when
+    the excerpts answer several, its note when it has one), references at the end."""
+    excerpts, meta = prepare(hits, meta)
+    out = [f"# {TITLE}", "", *(f"- {label}: {md_escape(value)}" for label, value in meta_rows(meta, len(excerpts)))]
+    out.append("")
+    if not excerpts:
         out += [NO_HITS, ""]
-    for n, hit in enumerate(hits, start=1):
-        finding = hit.finding
+    for n, excerpt in enumerate(excerpts, start=1):
+        finding = excerpt.hit.finding
         out += [f"## {n}. {md_escape(finding.municipality or finding.document)}（{kind_label(finding.kind)}）", ""]
+        extra = [f"- {label}: {md_escape(value)}" for label, value in excerpt_lines(excerpt, meta)]
+        out += [*extra, ""] if extra else []
         out += [*_md_quote(finding.text), "", f"— {md_escape(short_citation(finding))} [^{n}]", ""]
-    if hits:
+    if excerpts:
         out += ["## 出典", ""]
         out += [
-            f"[^{n}]: {md_escape(full_citation(h.finding))} (id: {md_escape(h.finding.id)})"
-            for n, h in enumerate(hits, start=1)
+            f"[^{n}]: {md_escape(full_citation(e.hit.finding))} (id: {md_escape(e.hit.finding.id)})"
+            for n, e in enumerate(excerpts, start=1)
         ]
         out.append("")
     return "\n".join(out).encode("utf-8")
@@ -254,14 +336,21 @@ def neutralize(text: str) -> str:
     return text
 
 
-def row_of(hit: Hit) -> list[Cell]:
-    """One spreadsheet row in :data:`COLUMNS` order: numbers as numbers, every text cell neutralized."""
-    f = hit.finding
+def known(score: float) -> float | None:
+    """``score`` rounded to 6 places, or ``None`` when it is not known (``NaN``, infinite)."""
+    return round(score, 6) if math.isfinite(score) else None
+
+
+def row_of(item: Hit | Excerpt) -> list[Cell]:
+    """One spreadsheet row in :data:`COLUMNS` order: numbers as numbers (an unknown score empty), every text cell
+    neutralized."""
+    excerpt = item if isinstance(item, Excerpt) else Excerpt(item)
+    hit, f = excerpt.hit, excerpt.hit.finding
     texts = [f.text, f.municipality, f.chapter, f.section, f.heading, kind_label(f.kind), f.document]
-    tail = [f.location, f.source_note, f.citation, f.id]
+    tail = [f.location, f.source_note, f.citation, f.id, excerpt.query, excerpt.note]
     return [
         hit.rank,
-        round(hit.score, 6),
+        known(hit.score),
         *map(neutralize, texts),
         f.line_start,
         f.line_end,
@@ -270,145 +359,55 @@ def row_of(hit: Hit) -> list[Cell]:
     ]
 
 
-def to_csv(hits: Sequence[Hit], meta: ExportMeta) -> bytes:
-    """CSV for Excel: UTF-8 with BOM, CRLF, Japanese header, one row per excerpt (``meta`` is in the file name)."""
+def to_csv(hits: Items, meta: ExportMeta) -> bytes:
+    """CSV for Excel: UTF-8 with BOM, CRLF, Japanese header, one row per excerpt with its question and note
+    (``meta`` is in the file name)."""
+    excerpts, meta = prepare(hits, meta)
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    writer.writerows(["" if v is None else v for v in row_of(hit)] for hit in hits)
+    writer.writerows(["" if v is None else v for v in row_of(excerpt)] for excerpt in excerpts)
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def _xml_safe(value: Cell) -> Cell:
-    return _XML_ILLEGAL.sub("", value) if isinstance(value, str) else value
+def to_xlsx(hits: Items, meta: ExportMeta) -> bytes:
+    """Excel workbook (:func:`kensaku.export_xlsx.xlsx_bytes`; openpyxl is imported only when one is written)."""
+    from kensaku.export_xlsx import xlsx_bytes
 
-
-def _put(sheet: Worksheet, row: int, column: int, value: Cell) -> XlCell:
-    cell = sheet.cell(row=row, column=column, value=_xml_safe(value))
-    if isinstance(value, str):
-        cell.data_type = "s"  # never a formula, whatever the text starts with
-    return cell
-
-
-def to_xlsx(hits: Sequence[Hit], meta: ExportMeta) -> bytes:
-    """Excel workbook: sheet 抜粋 (frozen header, widths, wrapped excerpts) and sheet 検索条件 (the metadata)."""
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "抜粋"
-    top = Alignment(vertical="top")
-    wrapped = Alignment(vertical="top", wrap_text=True)
-    for column, (name, width) in enumerate(zip(COLUMNS, COLUMN_WIDTHS, strict=True), start=1):
-        _put(sheet, 1, column, name).font = Font(bold=True)
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    for row, hit in enumerate(hits, start=2):
-        for column, value in enumerate(row_of(hit), start=1):
-            _put(sheet, row, column, value).alignment = wrapped if COLUMNS[column - 1] in WRAPPED_COLUMNS else top
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = sheet.dimensions
-    info = book.create_sheet("検索条件")
-    info.column_dimensions["A"].width = 12
-    info.column_dimensions["B"].width = 80
-    for row, (label, value) in enumerate(meta_rows(meta, len(hits)), start=1):
-        _put(info, row, 1, label).font = Font(bold=True)
-        _put(info, row, 2, neutralize(value)).alignment = wrapped
-    book.properties.creator = "kensaku"
-    book.properties.title = _XML_ILLEGAL.sub("", f"{TITLE}: {meta.query}")
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(hits, meta)
 
 
 # --- JSON ----------------------------------------------------------------------------------------------------------
 
 
-def to_json(hits: Sequence[Hit], meta: ExportMeta) -> bytes:
-    """JSON (UTF-8, not ASCII-escaped) in schema ``kensaku.export/v1`` with every hit's :meth:`Hit.to_dict`."""
+def result_dict(excerpt: Excerpt) -> dict[str, Any]:
+    """:meth:`Hit.to_dict` with the excerpt's ``query`` and ``note``; an unknown (``NaN``) number is ``null``."""
+    data = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in excerpt.hit.to_dict().items()}
+    return {**data, "query": excerpt.query, "note": excerpt.note}
+
+
+def to_json(hits: Items, meta: ExportMeta) -> bytes:
+    """JSON (UTF-8, not ASCII-escaped) in schema ``kensaku.export/v1`` with every hit's :meth:`Hit.to_dict`, its
+    question and note; ``queries`` lists every question (``query`` is empty when there are several)."""
+    excerpts, meta = prepare(hits, meta)
     data: dict[str, Any] = {
         "schema": SCHEMA,
-        "query": meta.query,
+        "query": "" if meta.several else meta.query or "".join(meta.all_questions),
+        "queries": list(meta.all_questions),
         "created": meta.created_iso,
         "filters": {key: list(values) for key, values in meta.filters.items()},
         "index": {"fingerprint": meta.index_fingerprint},
         "tool_version": meta.tool_version,
-        "results": [hit.to_dict() for hit in hits],
+        "results": [result_dict(excerpt) for excerpt in excerpts],
     }
-    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")
 
 
 # --- DOCX ----------------------------------------------------------------------------------------------------------
 
 
-def _set_fonts(r_pr: BaseOxmlElement, font: str) -> None:
-    """Set ascii/hAnsi/eastAsia fonts on an ``w:rPr``, dropping theme fonts that would override them."""
-    fonts = r_pr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        r_pr.insert(0, fonts)
-    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        fonts.attrib.pop(qn(theme), None)
-    for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia"):
-        fonts.set(qn(attribute), font)
+def to_docx(hits: Items, meta: ExportMeta) -> bytes:
+    """Word document (:func:`kensaku.export_docx.docx_bytes`; python-docx is imported only when one is written)."""
+    from kensaku.export_docx import docx_bytes
 
-
-def _style_docx(doc: DocxDocument) -> None:
-    """A4 page, Japanese fonts and language on Normal, Quote and the headings."""
-    section = doc.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.left_margin = section.right_margin = section.top_margin = section.bottom_margin = Mm(25)
-    normal = doc.styles["Normal"]
-    normal.font.size = Pt(10.5)
-    _set_fonts(normal.element.get_or_add_rPr(), BODY_FONT)
-    lang = OxmlElement("w:lang")
-    lang.set(qn("w:val"), "en-US")
-    lang.set(qn("w:eastAsia"), "ja-JP")
-    normal.element.get_or_add_rPr().append(lang)
-    quote = doc.styles["Quote"]
-    quote.font.italic = False  # Japanese has no italics; Word would slant the glyphs
-    quote.paragraph_format.left_indent = Mm(8)
-    _set_fonts(quote.element.get_or_add_rPr(), BODY_FONT)
-    for name in ("Title", "Heading 1", "Heading 2"):
-        _set_fonts(doc.styles[name].element.get_or_add_rPr(), HEADING_FONT)
-
-
-def _run(paragraph: Paragraph, text: str, font: str = BODY_FONT, size: float | None = None) -> Run:
-    """Add a run with its fonts (East Asian included) set on the run itself, as Word needs for Japanese."""
-    run = paragraph.add_run(_XML_ILLEGAL.sub("", text))
-    _set_fonts(run._element.get_or_add_rPr(), font)
-    if size is not None:
-        run.font.size = Pt(size)
-    return run
-
-
-def _heading(doc: DocxDocument, text: str, level: int) -> None:
-    _run(doc.add_heading("", level=level), text, HEADING_FONT)
-
-
-def to_docx(hits: Sequence[Hit], meta: ExportMeta) -> bytes:
-    """Word document: the question as heading, a metadata paragraph, each excerpt as a quote with its citation."""
-    doc = new_docx()
-    _style_docx(doc)
-    _heading(doc, f"「{meta.query}」の検索結果", 1)
-    lines = [f"{label}: {value}" for label, value in meta_rows(meta, len(hits))[1:]]  # the query is the heading
-    info = doc.add_paragraph()
-    for n, line in enumerate(lines):
-        run = _run(info, line, size=9)
-        if n < len(lines) - 1:
-            run.add_break()
-    if not hits:
-        _run(doc.add_paragraph(), NO_HITS)
-    for n, hit in enumerate(hits, start=1):
-        finding = hit.finding
-        _heading(doc, f"{n}. {finding.municipality or finding.document}（{kind_label(finding.kind)}）", 2)
-        _run(doc.add_paragraph(style="Quote"), finding.text)
-        citation = doc.add_paragraph()
-        _run(citation, f"— {short_citation(finding)}", size=9)
-        _run(citation, f"\n{full_citation(finding)}（ID: {finding.id}）", size=8)
-    props = doc.core_properties
-    props.title = _XML_ILLEGAL.sub("", meta.query)[:255]
-    props.author = props.last_modified_by = "kensaku"
-    props.created = props.modified = meta.created.astimezone(UTC)  # python-docx writes the time with a "Z"
-    props.language = "ja-JP"
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    return buffer.getvalue()
+    return docx_bytes(hits, meta)

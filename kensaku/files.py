@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
-import tempfile
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -129,7 +130,7 @@ def atomic_directory(target: Path, *, wait: float | None = None) -> Iterator[Pat
     target.parent.mkdir(parents=True, exist_ok=True)
     with write_lock(target, wait):
         recover(target)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+        tmp = _new_temp(target, f".{target.name}.tmp-{os.getpid()}-", directory=True)
         try:
             yield tmp
             old = None
@@ -146,16 +147,55 @@ def atomic_directory(target: Path, *, wait: float | None = None) -> Iterator[Pat
             raise
 
 
+def _mode_of(path: Path) -> int | None:
+    """The permission bits of an existing ``path`` (``None`` when there is none)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+
+
+def _new_temp(target: Path, prefix: str, *, directory: bool = False) -> Path:
+    """Create a new empty file (or folder) ``PREFIX<random>`` beside ``target``, as ``open()`` and ``mkdir`` would:
+    mode 0o666 (0o777 for a folder) masked by the process umask; a file takes the mode of an existing ``target``.
+
+    ``tempfile.mkstemp``/``mkdtemp`` make 0o600/0o700, so an export or an index written through them could not be
+    read by anyone else (the web server's user, a colleague on a shared folder). The umask is applied by the kernel,
+    never read or changed here (``os.umask`` would change it for every thread of the process for a moment). A folder
+    does not keep the mode of the one it replaces: indexes written before this fix are 0o700 by accident.
+    """
+    mode = None if directory else _mode_of(target)
+    for _ in range(100):
+        path = target.parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            if directory:
+                path.mkdir(0o777)
+            else:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
+        except FileExistsError:
+            continue
+        if mode is not None:
+            path.chmod(mode)
+        return path
+    raise FileExistsError(f"no free temporary name {prefix}… in {target.parent}")  # pragma: no cover
+
+
 def atomic_file(target: Path, data: bytes) -> Path:
-    """Write ``data`` to ``target`` through a temporary file in the same folder and a rename."""
+    """Write ``data`` to ``target`` through a temporary file in the same folder, ``fsync`` and a rename.
+
+    The file gets the permissions ``open()`` would give it (0o666 masked by the umask: 0o644 under umask 022), or
+    keeps those of the file it replaces.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    tmp = _new_temp(target, f".{target.name}.")
     try:
-        with os.fdopen(handle, "wb") as out:
+        with tmp.open("wb") as out:
             out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return target

@@ -1,5 +1,8 @@
 """What the command line prints and reads: build reports, hits, queries files.
 
+A search prints one block per query, in input order: a blank line of a queries file gives an empty block, so the
+blocks out match the lines in.
+
 Everything printed goes through :func:`printable`, so control characters from documents or file names (a terminal
 escape sequence in an old index's text, ``\x1b]`` in a file name) never reach the terminal.
 """
@@ -19,7 +22,7 @@ from kensaku.errors import InputError
 if TYPE_CHECKING:
     from kensaku.index.build import BuildReport
     from kensaku.index.incremental import BuildStats
-    from kensaku.index.search import Hit
+    from kensaku.index.search import Hit, Results
 
 
 def report_build(args: argparse.Namespace, report: BuildReport) -> int:
@@ -87,9 +90,16 @@ def printable(text: str) -> str:
     return _SURROGATES.sub("\ufffd", _CONTROLS.sub("", text))
 
 
-def print_hits(query: str, hits: Sequence[Hit]) -> None:
-    """One query's hits as text: rank, score, text, citation, id."""
+def say(text: str) -> None:
+    """One line on stdout, made :func:`printable`."""
+    print(printable(text))
+
+
+def print_hits(query: str, hits: Sequence[Hit], summary: Sequence[str] = ()) -> None:
+    """One query's hits as text: the ``summary`` lines, then rank, score, text, citation, id of each hit."""
     print(printable(f"# {query}"))
+    for line in summary:
+        print(line)
     if not hits:
         print("(no results)")
     for hit in hits:
@@ -100,13 +110,51 @@ def print_hits(query: str, hits: Sequence[Hit]) -> None:
     print()
 
 
-def emit(args: argparse.Namespace, results: Sequence[tuple[str, Sequence[Hit]]]) -> None:
-    """Print the results of one or more queries in ``args.format`` (text, json or jsonl)."""
+WEAK = "no finding answers this question well (results below are weak)"
+
+
+def summary_lines(results: Results) -> list[str]:
+    """``12 matching findings; showing 1–10`` and, when the query has no good answer, :data:`WEAK`."""
+    total = f"{results.total} matching finding{'' if results.total == 1 else 's'}"
+    if results.hits:
+        first, last = results.hits[0].rank, results.hits[-1].rank
+        shown = f"showing {first}–{last}" if last > first else f"showing {first}"
+    elif results.offset and results.total:
+        shown = f"none shown after {results.offset} (give a smaller --offset)"
+    else:
+        shown = "none shown"
+    return [f"{total}; {shown}"] + ([] if results.answerable or not results.hits else [WEAK])
+
+
+def _text_block(block: Results | tuple[str, Sequence[Hit]], line: int) -> None:
+    if not isinstance(block, tuple) and not block.query:
+        print(f"# (line {line} is empty)")
+        print("(no query on this line: no results)")
+        print()
+    elif isinstance(block, tuple):
+        print_hits(*block)
+    else:
+        print_hits(block.query, block.hits, summary_lines(block))
+
+
+def block_dict(block: Results | tuple[str, Sequence[Hit]]) -> dict[str, object]:
+    """A block as JSON: ``query`` and ``results`` (the hits); for a search also ``total``, ``answerable`` and
+    ``offset``."""
+    if isinstance(block, tuple):
+        return {"query": block[0], "results": [h.to_dict() for h in block[1]]}
+    head = {"query": block.query, "total": block.total, "answerable": block.answerable, "offset": block.offset}
+    return {**head, "results": [h.to_dict() for h in block.hits]}
+
+
+def emit(args: argparse.Namespace, results: Sequence[Results | tuple[str, Sequence[Hit]]]) -> None:
+    """Print the results of one or more queries in ``args.format`` (text, json or jsonl), one block per query:
+    a search's :class:`~kensaku.index.search.Results` (an empty query: a blank line of the queries file), or
+    ``(query, hits)``."""
     if args.format == "text":
-        for query, hits in results:
-            print_hits(query, hits)
+        for line, block in enumerate(results, start=1):
+            _text_block(block, line)
         return
-    objects = [{"query": q, "results": [h.to_dict() for h in hits]} for q, hits in results]
+    objects = [block_dict(block) for block in results]
     if args.format == "jsonl":
         for obj in objects:
             print(json.dumps(obj, ensure_ascii=False))
@@ -115,7 +163,12 @@ def emit(args: argparse.Namespace, results: Sequence[tuple[str, Sequence[Hit]]])
 
 
 def read_queries(source: str) -> list[str]:
-    """The queries of a file (``-``: standard input), one per line; the bytes must be UTF-8 (a BOM is allowed)."""
+    """The queries of a file (``-``: standard input), one per line, stripped; a blank line is kept as ``""`` (so
+    that results line up with the lines). The bytes must be UTF-8 (a BOM is allowed).
+
+    Raises:
+        InputError: No such file, not UTF-8, or no line with a query.
+    """
     from kensaku.ingest.filenames import display_path
 
     shown = "- (standard input)" if source == "-" else display_path(source)
@@ -134,7 +187,7 @@ def read_queries(source: str) -> list[str]:
             f"queries file {shown} is not UTF-8 text (byte {exc.start + 1:,} is 0x{data[exc.start]:02x})",
             "save it as UTF-8, e.g. `iconv -f CP932 -t UTF-8 FILE > FILE.utf8` for a Shift_JIS (CP932) file",
         ) from exc
-    queries = [line.strip() for line in text.splitlines() if line.strip()]
-    if not queries:
+    queries = [line.strip() for line in text.splitlines()]
+    if not any(queries):
         raise InputError(f"queries file {shown} has no queries", "write one query per line")
     return queries

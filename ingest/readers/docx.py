@@ -20,7 +20,9 @@ What is read and how it is numbered:
   one space otherwise (:func:`~kensaku.ingest.readers.base.join_breaks`). Ruby annotations (furigana) and deleted
   revisions are left out.
 * Tables: one block per row, ``列名: 値／列名: 値`` when the first row is a header
-  (:func:`~kensaku.ingest.readers.base.table_texts`).
+  (:func:`~kensaku.ingest.readers.base.table_texts`); the row's longest cell is its quote (``Document.quotes``),
+  the text a citation shows (``¶5「年間五千万円を一般会計に計上した。」``), since Word's search cannot find the
+  rendered row.
   Horizontally merged cells appear once; a vertically merged cell's text is repeated in each row it spans.
 
 """
@@ -274,8 +276,8 @@ def _cell_text(tc: Element) -> str:
     return clean_text(" ".join(parts))
 
 
-def _table_texts(tbl: Element) -> list[str]:
-    """The text of every row of a ``w:tbl`` (see :func:`table_texts`)."""
+def _table_rows(tbl: Element) -> tuple[list[list[Cell]], bool | None]:
+    """The cells of every row of a ``w:tbl`` and whether its first row is marked as a header (``None``: guess)."""
     rows: list[list[Cell]] = []
     above: dict[int, str] = {}
     header = False
@@ -294,7 +296,18 @@ def _table_texts(tbl: Element) -> list[str]:
             cells.append(Cell(text, col, span))
             col += span
         rows.append(cells)
-    return table_texts(rows, header=True if header else None)
+    return rows, True if header else None
+
+
+def _table_texts(tbl: Element) -> list[str]:
+    """The text of every row of a ``w:tbl`` (see :func:`table_texts`)."""
+    rows, header = _table_rows(tbl)
+    return table_texts(rows, header=header)
+
+
+def _row_quote(row: list[Cell]) -> str:
+    """What Word's search finds of a table row: its longest cell (the row is rendered ``列名: 値／…``)."""
+    return max((c.text for c in row), key=len, default="")
 
 
 def _check_tables(body: Element, limits: ReadLimits) -> None:
@@ -380,17 +393,21 @@ def _format_levels(entries: list[_Entry]) -> dict[int, int]:
     return {i: min(ranks.index(k) + 1, MAX_HEADING_LEVEL) for i, k in found.items()}
 
 
-def _blocks(body: Element, styles: _Styles) -> tuple[list[Block], str]:
-    """The blocks of the body, numbered as the module docstring says, and the first Title-style paragraph."""
+def _blocks(body: Element, styles: _Styles) -> tuple[list[Block], str, dict[int, str]]:
+    """The blocks of the body, numbered as the module docstring says, the first Title-style paragraph, and the quote
+    of each table row by its number (see :func:`_row_quote`)."""
     entries: list[_Entry] = []
+    quotes: dict[int, str] = {}
     title = ""
     n = 0
     for kind, el in _block_items(body):
         if kind == "tbl":
-            for text in _table_texts(el):
+            rows, header = _table_rows(el)
+            for row, text in zip(rows, table_texts(rows, header=header), strict=True):
                 n += 1
                 if text:
                     entries.append(_Entry(n, text))
+                    quotes[n] = _row_quote(row)
             continue
         n += 1
         style = _paragraph_style(el, styles.paragraphs)
@@ -406,7 +423,7 @@ def _blocks(body: Element, styles: _Styles) -> tuple[list[Block], str]:
     for i, e in enumerate(entries):
         level = min(e.style.level, MAX_HEADING_LEVEL) if e.style.level else int(e.style.title)
         blocks.append(Block(e.text, e.n, level=level or levels.get(i, 0), item=e.style.item))
-    return blocks, title
+    return blocks, title, quotes
 
 
 def _cause(exc: Exception) -> str:
@@ -466,6 +483,8 @@ def read(data: bytes, path: Path, *, limits: ReadLimits = DEFAULTS.limits) -> Do
     """
     document = _open(data, limits)
     _check_tables(document.element.body, limits)
-    blocks, title = _blocks(document.element.body, _styles(document.styles.element))
+    blocks, title, row_quotes = _blocks(document.element.body, _styles(document.styles.element))
     lines, origins, _ = render_blocks(blocks)
-    return new_document(path, data, lines, title=_core_title(document) or title, origins=origins, line_unit="¶")
+    doc = new_document(path, data, lines, title=_core_title(document) or title, origins=origins, line_unit="¶")
+    quotes = tuple(row_quotes.get(n, "") if line else "" for n, line in zip(origins, lines, strict=True))
+    return replace(doc, quotes=quotes) if any(quotes) else doc

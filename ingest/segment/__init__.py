@@ -33,6 +33,7 @@ __all__ = [
     "segment_ordinance",
     "segment_report",
     "with_municipality",
+    "with_year",
 ]
 
 
@@ -60,13 +61,19 @@ def segment(doc: Document, *, max_chars: int = DEFAULTS.max_chars, id_prefix: st
             f"max_chars={max_chars} is too small", f"use at least {MIN_MAX_CHARS} (default {DEFAULTS.max_chars})"
         )
     prefix = id_prefix or PurePath(doc.name).stem
+    meta = document_metadata(doc)  # its year goes to extra["year"] of every finding (the document library's 年度)
     if looks_like_case_report(doc):
-        return segment_report(doc, max_chars=max_chars, id_prefix=prefix)
+        return with_year(segment_report(doc, max_chars=max_chars, id_prefix=prefix), meta.year)
     if looks_like_ordinance(doc):
         findings = segment_ordinance(doc, max_chars=max_chars, id_prefix=prefix)
     else:
         findings = segment_generic(doc, max_chars=max_chars, id_prefix=prefix)
-    return with_municipality(findings, document_metadata(doc).municipality) if findings else findings
+    return with_year(with_municipality(findings, meta.municipality), meta.year) if findings else findings
+
+
+def with_year(findings: Sequence[Finding], year: int | None) -> list[Finding]:
+    """The findings with ``extra["year"]`` = the document's Western year (as text), when one was found."""
+    return [replace(f, extra={**f.extra, "year": str(year)}) for f in findings] if year else list(findings)
 
 
 def with_municipality(findings: Sequence[Finding], municipality: str) -> list[Finding]:

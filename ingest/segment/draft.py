@@ -1,5 +1,13 @@
 """What the segmenters share: a :class:`Draft` (a finding before ids and citations) and :func:`finish_findings`,
 which splits long drafts at sentence ends, gives each part a stable id and builds its citation.
+
+Every segmenter's ``chapter`` and ``section`` go through :func:`~kensaku.ingest.models.normalize_heading` here, so
+that filter values agree across documents (``第1章 推進体制``, ``1. 推進体制`` and ``推進体制`` are all
+``推進体制``); ordinances too, since their chapter names (``総則``) are what a filter means, while the numbers stay
+in the heading and the citation path, which keep the headings as written. A DOCX citation ends with the start of
+the finding's first paragraph (``¶7「市の職員を対象にした研修は…」``), which Word's search finds where ``¶7`` is
+invisible; a finding with ``extra["report_page"]`` (the seed report) is cited with that page of the published report
+as a part of its own (``報告書 p.3｜L214–216``).
 """
 
 from __future__ import annotations
@@ -7,7 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from kensaku.ingest.models import Document, Finding, Kind, format_citation, format_location
+from kensaku.ingest.models import (
+    REPORT_PAGE,
+    Document,
+    Finding,
+    Kind,
+    format_citation,
+    format_location,
+    normalize_heading,
+)
 from kensaku.ingest.normalize import split_long
 
 
@@ -64,8 +80,16 @@ def finish_findings(drafts: Sequence[Draft], doc: Document, *, id_prefix: str, m
         page_end = last_page if last_page != page else None
         label = doc.page_label(page)
         location = format_location(start, end, page=page, page_end=page_end, page_label=label, unit=doc.line_unit)
-        path = tuple(dict.fromkeys(p for p in d.path if p))
-        citation = format_citation(document=doc.name, municipality=d.municipality, path=path, location=location)
+        report_page = d.extra.get(REPORT_PAGE, "")
+        citation = format_citation(
+            document=doc.name,
+            municipality=d.municipality,
+            path=d.path,
+            location=location,
+            report_page=int(report_page) if report_page.isdecimal() else None,
+            quote=doc.quote(d.line_start) if doc.line_unit == "¶" else "",
+        )
+        chapter, section = normalize_heading(d.chapter), normalize_heading(d.section)
         for part in split_long(d.text, max_chars):
             fid, n = base, 1
             while fid in used:
@@ -78,8 +102,8 @@ def finish_findings(drafts: Sequence[Draft], doc: Document, *, id_prefix: str, m
                     text=part,
                     document=doc.name,
                     municipality=d.municipality,
-                    chapter=d.chapter,
-                    section=d.section,
+                    chapter=chapter,
+                    section=section,
                     heading=d.heading,
                     kind=d.kind,
                     citation=citation,

@@ -9,8 +9,9 @@ Rules:
   ``(1)`` line whose previous (next) non-blank line has the number before (after) it in the same style (a run:
   ``(1)`` then ``(2)``) is a list item, not a heading, so ``1. はじめに`` followed by a paragraph stays a
   heading. Headings nest by style rank (``#`` < ``##`` < … and ``第1章`` < ``1.`` < ``1-1.`` < ``(1)`` < ``■``);
-  the path gives chapter (top), section (second) and heading (deepest). A document whose first heading is its
-  only ``#`` heading treats it as the title, not as a chapter.
+  the path gives chapter (top), section (second) and heading (deepest); chapter and section lose their numbering
+  (``第1章 推進体制`` → ``推進体制``, :func:`~kensaku.ingest.models.normalize_heading`), the heading keeps it. A
+  document whose first heading is its only ``#`` heading treats it as the title, not as a chapter.
 * Bullets (``-``, ``*``, ``+``, ``・``, ``•``, ``○``, ``①``…, ``(1)``/``（１）``, ``1)``, listed ``1.``) are one
   finding each, joined with unmarked lines that directly follow; paragraphs (blank-line separated) are one finding
   each. Lines are joined without a space between Japanese characters and with one space between ASCII words.

@@ -20,7 +20,9 @@ Line shapes are in :func:`kensaku.ingest.headings.ordinance_line`. Rules:
 * Any other line starts a finding of its own (the opening title, date and number lines each one); a line without
   a marker that directly follows one that does not end its sentence (no blank line between: wrapped PDF text) is
   joined to it.
-* ``chapter``/``section`` are the first two headings above the article; ``kind`` is always ``practice``.
+* ``chapter``/``section`` are the first two headings above the article, without their ``第N章``/``第N節``
+  (:func:`~kensaku.ingest.models.normalize_heading`: ``総則``, so that filters agree across documents; the heading
+  path and the citation keep ``第一章 総則`` as written); ``kind`` is always ``practice``.
 """
 
 from __future__ import annotations

@@ -31,6 +31,16 @@ Rules for the quirks (the numbers are the constants below):
   such as ``(日本電気(株)資料)`` are not findings;
   each is attached as ``source_note`` to every finding of the current page (since the last banner or municipality
   switch) that has none yet. Other ``※`` footnotes are ignored.
+
+Pages of the published report (``extra["report_page"]``, cited ``報告書 p.3`` beside the line): the text is a slide
+report, and each banner starts one slide; a page with two municipalities (``加賀市`` then ``つくば市`` under one
+banner) is one slide, and the page counters agree (``加賀市(1/3)``…``(3/3)`` sit under three banners). So the
+banner numbered ``k`` (from 0) is on page ``first + k``, where ``first`` is the table of contents' page of the
+first chapter. The rule is used only when every chapter the table of contents lists (``1. 推進体制 p.2``) starts,
+by it, on the page listed, with at least two chapters listed; otherwise no finding gets a report page. For the seed
+the contents list 推進体制 p.2, 費用負担 p.20, 市民参画 p.26, and the banners fit exactly: 18 banners of chapter
+1 (pages 2–19), 6 of chapter 2 (20–25), 5 of chapter 3 (26–30). Chapter 4 (その他, 7 banners) is not in the table
+of contents; its pages 31–37 follow from the same rule and are not confirmed by it.
 """
 
 from __future__ import annotations
@@ -38,7 +48,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from kensaku.ingest.models import Document, Finding, Kind
+from kensaku.ingest.models import REPORT_PAGE, Document, Finding, Kind
 from kensaku.ingest.normalize import clean_text, has_text, join_lines
 from kensaku.ingest.segment.draft import Draft, finish_findings
 
@@ -56,6 +66,8 @@ _INDEX_HEADERS = frozenset({"No", "No.", "NO", "no", "番号", "#", "№"})
 _INDEX_VALUE = re.compile(r"^(?:[①-⑳]|\d+)$")
 _HEADER_UNIT = re.compile(r"^(?=.{0,100}$)(?P<name>.+?)\s*[（(](?P<unit>[^）)]+)[）)]$")
 _NUMERIC = re.compile(r"^[-+]?[\d,.]+$")
+# A table-of-contents row: `1. 推進体制<TAB>p.2<TAB>1` (cleaned: tabs are spaces).
+_TOC_ROW = re.compile(r"^(\d{1,2})\.\s*+(\S{1,20})\s++p\.\s*+(\d{1,4})(?:\s|$)")
 
 CAPTION_MAX_CHARS = 50
 SENTENCE_MIN_CHARS = 20
@@ -63,11 +75,38 @@ SHORT_BULLET_CHARS = 30
 MUNICIPALITY_MAX_CHARS = 20
 MIN_FINDING_CHARS = 20
 _BANNER_MIN = 3
+_TOC_MIN_CHAPTERS = 2
 
 
 def _banner(line: str) -> re.Match[str] | None:
     """Match a chapter banner (``1. 推進体制 ～①庁内体制～``); TOC rows carry tabs and page numbers, so no match."""
     return None if "\t" in line else _BANNER.match(clean_text(line))
+
+
+def report_pages(lines: Sequence[str]) -> dict[int, int]:
+    """The page of the published report each banner starts, by 0-based line index (see the module docstring).
+
+    Args:
+        lines: The document's lines.
+
+    Returns:
+        Banner line index → page; empty when the table of contents lists fewer than two chapters or does not fit.
+    """
+    banners = [(i, m) for i, line in enumerate(lines) if (m := _banner(line))]
+    if not banners:
+        return {}
+    contents = [m for line in lines[: banners[0][0]] if "\t" in line and (m := _TOC_ROW.match(clean_text(line)))]
+    if len(contents) < _TOC_MIN_CHAPTERS:
+        return {}
+    starts: dict[tuple[str, str], int] = {}
+    for k, (_, m) in enumerate(banners):
+        starts.setdefault((m.group(1), m.group(2)), k)
+    first = int(contents[0].group(3)) - starts.get((contents[0].group(1), contents[0].group(2)), 0)
+    for row in contents:
+        start = starts.get((row.group(1), row.group(2)))
+        if start is None or first + start != int(row.group(3)) or first < 1:
+            return {}
+    return {i: first + k for k, (i, _) in enumerate(banners)}
 
 
 def looks_like_case_report(doc: Document) -> bool:
@@ -157,6 +196,8 @@ class _Cutter:
         self.kinds = [_classify(line) for line in doc.lines]
         self.drafts: list[Draft] = []
         self.chapter = self.section = self.municipality = ""
+        self.pages = report_pages(doc.lines)
+        self.page: int | None = None
         self._reset_page()
 
     def _reset_page(self) -> None:
@@ -195,6 +236,7 @@ class _Cutter:
         if m is None:  # unreachable: the line was classified as a banner
             return i + 1
         chapter, section = m.group(2), m.group(3) or ""
+        self.page = self.pages.get(i)
         same_topic = (chapter, section) == (self.chapter, self.section)
         self.chapter, self.section = chapter, section
         self._reset_page()
@@ -245,6 +287,8 @@ class _Cutter:
             path = (self.chapter, self.section, self.heading)
         if (self.region or self.lesson) and self.topic:
             info["topic"] = self.topic
+        if self.page is not None:
+            info[REPORT_PAGE] = str(self.page)
         self.drafts.append(
             Draft(text, start, end, heading, kind, path, self.chapter, self.section, self.municipality, extra=info)
         )

@@ -1,164 +1,197 @@
-"""The search page: a question, filters, result cards with similar cases, and exports (widgets only)."""
+"""The search page: a question, cascading filters, honest result counts with paging, grouped result cards with
+their context, the excerpt basket, and exports (widgets only; the logic lives in the pure modules beside it).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 
 import streamlit as st
 
-from kensaku import Hit, Index, IndexLockedError, KensakuError, NothingToIndexError, QueryError, Settings
+from kensaku import Index, KensakuError, Settings
 from kensaku.api import JST
+from kensaku.app import basket_view
+from kensaku.app.cards import index_rows, show_card
+from kensaku.app.filters import LABELS, Option, describe, matching, options
+from kensaku.app.grouping import group_hits
 from kensaku.app.loader import load_index
+from kensaku.app.messages import show_error
 from kensaku.app.plaintext import markdown_literal
-from kensaku.app.render import CARD_CSS, card_html, query_highlighter
-from kensaku.app.state import Basket, SearchState, filter_values
+from kensaku.app.render import CARD_CSS, query_highlighter
+from kensaku.app.state import FILTER_WIDGETS, SearchState
 from kensaku.export import FORMATS, MIME, file_name
+from kensaku.index.search import Hit
 
 EXAMPLES = ("フェローの契約形態は", "住民に費用を負担してもらう仕組み", "大学と連携するメリット")
+ENTER_NOTE = "Enter は日本語入力の確定に使われるため、「検索」ボタン（または Ctrl+Enter）で検索します。"
+NO_MATCH = "該当する事例は見つかりませんでした"
+NO_MATCH_HINT = "言い換える（例: 「費用」→「費用負担」）か、絞り込みを解除してもう一度お試しください。"
+HIDE_INPUT_HINTS = "<style>[data-testid='InputInstructions'] {display: none;}</style>"
 
 
 def init_state(index: Index) -> None:
-    """First run of a session: take the search from the URL into the widgets."""
+    """First run of a session: take the search and the basket from the URL into the widgets."""
     if "initialized" in st.session_state:
         return
-    known = {key: set(values) for key, values in filter_values(index.findings).items()}
+    found = cached_options(index.fingerprint, (), False, index)
+    known = {key: {option.value for option in values} for key, values in found.items()}
     state = SearchState.from_params(st.query_params.get_all, known)
-    st.session_state.update(
-        initialized=True, query=state.query, active_query=state.query, basket=Basket(), **state.widget_values()
-    )
+    st.session_state.update(initialized=True, query=state.query, active_query=state.query, **state.widget_values())
+    basket_view.init_basket()
 
 
-def sidebar(index: Index) -> None:
-    """Filters, result count and index status."""
-    values = filter_values(index.findings)
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_options(
+    fingerprint: str, chosen: tuple[tuple[str, tuple[str, ...]], ...], lessons_only: bool, _index: Index
+) -> dict[str, list[Option]]:
+    """The filter options for one index build (``fingerprint``) and one set of choices."""
+    return options(_index.findings, dict(chosen), lessons_only, reading=reader(fingerprint, _index))
+
+
+@st.cache_resource(max_entries=4)
+def reader(fingerprint: str, _index: Index) -> Callable[[str], str]:
+    """Sort key for names in 50音順: their MeCab reading by the index's tokenizer, memoised per name."""
+    return lru_cache(maxsize=None)(_index.tokenizer.reading)
+
+
+def reset_filters() -> None:
+    """Button callback: clear every filter and go back to the first page."""
+    for widget in FILTER_WIDGETS.values():
+        st.session_state[widget] = []
+    st.session_state.lessons_only = False
+    st.session_state.page = 1
+
+
+def first_page() -> None:
+    """Widget callback: a changed search starts on its first page."""
+    st.session_state.page = 1
+
+
+def turn(step: int) -> None:
+    """Button callback: the previous (−1) or next (+1) page."""
+    st.session_state.page = max(1, int(st.session_state.page) + step)
+
+
+def sidebar(index: Index, state: SearchState) -> None:
+    """Filters with counts (each narrowed by the others), the reset button, result size and index status."""
+    chosen = tuple(state.chosen.items())
+    found = cached_options(index.fingerprint, chosen, state.lessons_only, index)
     with st.sidebar:
         st.header("絞り込み")
-        st.multiselect("自治体", values["muni"], key="municipality", placeholder="すべて")
-        st.multiselect("章", values["chapter"], key="chapter", placeholder="すべて")
-        st.multiselect("節", values["section"], key="section", placeholder="すべて")
-        st.toggle("知見・課題のみ", key="lessons_only")
-        st.slider("表示件数", 1, 50, key="k")
+        for param, widget in FILTER_WIDGETS.items():
+            labels = {option.value: option.label for option in found[param]}
+            st.multiselect(
+                LABELS[param],
+                list(labels),
+                key=widget,
+                format_func=labels.__getitem__,
+                placeholder="すべて",
+                select_all=False,
+                filter_mode=None,
+                on_change=first_page,
+            )
+        st.toggle("知見・課題のみ", key="lessons_only", on_change=first_page)
+        st.button("絞り込みを解除", key="reset", on_click=reset_filters, disabled=not state.filters.active)
+        st.slider("1 ページの表示件数", 1, 50, key="k", on_change=first_page)
         manifest = index.manifest
-        if st.button("索引を再作成", key="rebuild", help="文書を読み直して索引を作り直します"):
-            rebuild(index)
-        st.caption(
-            f"索引: {manifest.findings} 件 / 文書 {manifest.documents} 件｜"
-            f"モデル: {markdown_literal(manifest.model.name)}｜作成: {manifest.created.replace('T', ' ')[:16]} UTC"
+        try:
+            built = datetime.fromisoformat(manifest.created).astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
+        except ValueError:
+            built = "不明"
+        model = markdown_literal(manifest.model.name)
+        st.caption(f"索引: {manifest.findings} 件 / 文書 {manifest.documents} 件｜モデル: {model}｜作成: {built}")
+
+
+def downloads(index: Index, state: SearchState, hits: list[Hit]) -> None:
+    """Export this page's results, with citations, the question and the filters."""
+    with st.sidebar:
+        st.header("書き出し")
+        fmt = st.selectbox("形式", FORMATS, key="export_format")
+        created = datetime.now(JST)
+        chosen_filters = {LABELS[key]: list(values) for key, values in state.chosen.items()}
+        chosen_filters["種類"] = ["知見・課題"] if state.lessons_only else []
+        st.download_button(
+            "この検索結果を書き出す",
+            data=index.export(hits, fmt, query=state.query, filters=chosen_filters, created=created),
+            file_name=file_name(fmt, created),
+            mime=MIME[fmt],
+            key="dl_all",
+            disabled=not hits,
+            on_click="ignore",
         )
 
 
-def rebuild(index: Index) -> None:
-    """Rebuild the index from its sources with a progress bar; the next run loads the new index.
+def no_findings(state: SearchState) -> None:
+    """The filters leave nothing to search: say which are set, and offer to clear them."""
+    st.warning("この絞り込みの組み合わせに当てはまる事例はありません。")
+    st.markdown("\n".join(f"- {markdown_literal(part)}" for part in describe(state.chosen, state.lessons_only)))
+    st.button("絞り込みを解除", key="reset-empty", on_click=reset_filters, type="primary")
 
-    It takes the index's writer lock like ``kensaku build``; while another process writes the index it waits a few
-    seconds at most (the server stays responsive) and then says who is writing it.
+
+def paging(state: SearchState, total: int, shown: int) -> None:
+    """「N 件中 a–b 件」 and the 前へ／次へ buttons."""
+    first, last = state.offset + 1, state.offset + shown
+    pages = max(1, math.ceil(total / state.k))
+    head, back, forward = st.columns([6, 1, 1])
+    head.subheader(f"{total} 件中 {first}–{last} 件" if shown else f"{total} 件")
+    back.button("前へ", key="prev", on_click=turn, args=(-1,), disabled=state.page <= 1)
+    forward.button("次へ", key="next", on_click=turn, args=(1,), disabled=state.page >= pages)
+
+
+def results(index: Index, state: SearchState) -> list[Hit]:
+    """Search and show the cards (or say that nothing answers the question); returns the hits shown as results.
+
+    Hits below the relevance cut-off that ``total`` counts by (``found.relevant``) are not results: they are shown
+    only behind 「関連の薄い結果（参考）」, and all of them are when the question has no good answer.
     """
-    bar = st.progress(0.0, text="索引を再作成中…")
-    stages = {"tokenize": "形態素解析", "embed": "埋め込み"}
-
-    def on_progress(stage: str, done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"{stages.get(stage, stage)} {done}/{total}")
-
-    paths = None if index.sources else [Settings.from_env().corpus_dir]  # None: the sources of the index on disk
     try:
-        report = index.rebuild(paths, on_progress=on_progress, wait=3).report
-    except IndexLockedError as exc:
-        bar.empty()
-        who = "別のプロセス"
-        if exc.holder is not None:
-            h, since = exc.holder, exc.holder.since.astimezone(JST)
-            host, command = markdown_literal(h.host), markdown_literal(h.command)
-            who = f"PID {h.pid}（ホスト {host}、開始時刻 {since:%Y-%m-%d %H:%M:%S} JST、{command}）"
-        st.error(f"索引は {who} が作成中のため、再作成できませんでした。終わってからもう一度お試しください。")
-        return
-    except KensakuError as exc:  # e.g. nothing left to index: the reason, and each file's
-        bar.empty()
-        st.error(f"索引を再作成できませんでした: {markdown_literal(str(exc))}")
-        show_problems(exc.problems if isinstance(exc, NothingToIndexError) else ())
-        return
-    assert report is not None
-    load_index.clear()
-    done = f"索引を再作成しました（{report.findings} 件、文書 {report.documents} 件"
-    if report.stats is not None:
-        s = report.stats
-        done += f"：新規 {s.new}・変更 {s.changed}・変更なし {s.unchanged}・削除 {s.removed}"
-    st.success(done + "）")
-    problems = [*report.result.errors, *report.result.warnings] if report.result else []
-    show_problems([(problem.path, problem.reason) for problem in problems])
+        found = index.query(state.query, state.k, offset=state.offset, filters=state.filters)
+    except KensakuError as exc:
+        show_error(exc)
+        return []
+    st.markdown(CARD_CSS, unsafe_allow_html=True)
+    highlight = query_highlighter(state.query, index.tokenizer)
+    rows = index_rows(index)
+    total = found.total if found.answerable else 0
+    strong = [hit for hit in found.hits if found.answerable and found.relevant(hit)]
+    weak = [hit for hit in found.hits if hit not in strong]
+    if strong or state.page > 1:
+        paging(state, total, len(strong))
+        st.caption("このページのURLで同じ検索を共有できます。")
+    else:
+        st.subheader(NO_MATCH)
+        chosen = "／".join(describe(state.chosen, state.lessons_only))
+        st.info(NO_MATCH_HINT + (f" いまの絞り込み: {markdown_literal(chosen)}" if chosen else ""))
+    for group in group_hits(strong, rows):
+        show_card(group, index, state.query, highlight=highlight)
+    if weak:
+        with st.expander("関連の薄い結果（参考）"):
+            for group in group_hits(weak, rows):
+                show_card(group, index, state.query, highlight=highlight)
+    return strong
 
 
-def show_problems(problems: Sequence[tuple[str, str]]) -> None:
-    """One warning per file that was skipped or warned about; names and reasons show literally, never as Markdown."""
-    for path, reason in problems:
-        st.warning(markdown_literal(f"{path}: {reason}"))
-
-
-def current_state() -> SearchState:
-    """The search the widgets describe now."""
-    return SearchState.from_widgets(st.session_state.active_query, st.session_state.to_dict())
+def examples() -> None:
+    """Example questions to click."""
+    st.caption("質問の例（クリックで検索）")
+    for column, example in zip(st.columns(len(EXAMPLES)), EXAMPLES, strict=True):
+        column.button(example, key=f"example-{example}", on_click=use_example, args=(example,))
 
 
 def use_example(example: str) -> None:
     """Example button callback: search for the example question."""
     st.session_state.query = example
     st.session_state.active_query = example
+    st.session_state.page = 1
 
 
-def pick(finding_id: str, score: float, key: str) -> None:
-    """Checkbox callback: put an excerpt into the basket or take it out."""
-    st.session_state.basket.set(finding_id, score, bool(st.session_state[key]))
-
-
-def show_hit(
-    hit: Hit, prefix: str, index: Index, *, with_similar: bool, highlight: Callable[[str], str] | None = None
-) -> None:
-    """One card (query words marked) with its basket checkbox, score details and (optionally) similar cases."""
-    st.html(card_html(hit, highlight=highlight))
-    fid = hit.finding.id
-    left, right = st.columns([1, 1])
-    key = f"pick-{prefix}-{fid}"
-    left.checkbox(
-        "抜粋に追加", key=key, value=fid in st.session_state.basket.items, on_change=pick, args=(fid, hit.score, key)
-    )
-    if with_similar and right.toggle("類似事例（他自治体）", key=f"similar-{fid}"):
-        with st.container(border=True):
-            for similar in index.similar(fid, k=3, other_municipalities=True):
-                show_hit(similar, f"sim-{fid}", index, with_similar=False)
-    with st.expander("スコア詳細"):
-        st.text(
-            f"統合 {hit.score:.4f}｜BM25 {hit.bm25:.3f}（順位 {hit.bm25_rank or '-'}）｜"
-            f"意味 {hit.dense:.4f}（順位 {hit.dense_rank or '-'}）｜ID {fid}"
-        )
-
-
-def downloads(index: Index, state: SearchState, hits: list[Hit]) -> None:
-    """Export the basket or all results, with citations."""
-    basket = st.session_state.basket
-    with st.sidebar:
-        st.header("書き出し")
-        fmt = st.selectbox("形式", FORMATS, key="export_format")
-        created = datetime.now(JST)
-        chosen_filters = {
-            "municipality": list(state.municipalities),
-            "chapter": list(state.chapters),
-            "section": list(state.sections),
-            "kind": ["lesson"] if state.lessons_only else [],
-        }
-        st.caption(f"抜粋かご: {len(basket.items)} 件")
-        for label, chosen, key in (
-            ("抜粋かごを書き出す", basket.hits(index.finding), "dl_basket"),
-            ("全結果を書き出す", hits, "dl_all"),
-        ):
-            st.download_button(
-                label,
-                data=index.export(chosen, fmt, query=state.query, filters=chosen_filters, created=created),
-                file_name=file_name(fmt, created),
-                mime=MIME[fmt],
-                key=key,
-                disabled=not chosen,
-                on_click="ignore",
-            )
+def submit() -> None:
+    """Form callback: search for the typed question, from its first page."""
+    st.session_state.active_query = st.session_state.query
+    st.session_state.page = 1
 
 
 def main() -> None:
@@ -167,31 +200,24 @@ def main() -> None:
     st.caption("自治体の取組事例から、知見・課題を探します。")
     try:
         index = load_index(str(Settings.from_env().index_dir))
-    except Exception as exc:  # any load failure is shown to the user with its reason
-        st.error(f"索引を開けませんでした: {markdown_literal(str(exc))}")
+    except Exception as exc:  # any load failure is shown to the user, in Japanese, with its reason
+        show_error(exc, "索引を開けませんでした。")
         st.stop()
     init_state(index)
-    sidebar(index)
-    with st.form("search", enter_to_submit=False):
+    st.markdown(HIDE_INPUT_HINTS, unsafe_allow_html=True)
+    with st.form("search", enter_to_submit=False, border=False):
         st.text_input("質問", key="query", placeholder="例: " + EXAMPLES[0])
-        if st.form_submit_button("検索", type="primary"):
-            st.session_state.active_query = st.session_state.query
-    state = current_state()
-    st.query_params.from_dict(state.to_params())
+        st.form_submit_button("検索", type="primary", on_click=submit, shortcut="Ctrl+Enter")
+        st.caption(ENTER_NOTE)
+    state = SearchState.from_widgets(st.session_state.active_query, st.session_state.to_dict())
+    sidebar(index, state)
+    basket_view.section(index)
+    hits: list[Hit] = []
     if not state.query:
-        st.caption("質問の例（クリックで検索）")
-        for column, example in zip(st.columns(len(EXAMPLES)), EXAMPLES, strict=True):
-            column.button(example, key=f"example-{example}", on_click=use_example, args=(example,))
-        return
-    try:
-        hits = index.search(state.query, state.k, filters=state.filters)
-    except QueryError as exc:
-        st.warning(markdown_literal(str(exc)))
-        return
-    st.markdown(CARD_CSS, unsafe_allow_html=True)
-    st.subheader(f"{len(hits)} 件")
-    st.caption("このページのURLで同じ検索を共有できます。")
-    highlight = query_highlighter(state.query, index.tokenizer)
-    for hit in hits:
-        show_hit(hit, "r", index, with_similar=True, highlight=highlight)
+        examples()
+    elif state.filters.active and not matching(index.findings, state.chosen, state.lessons_only):
+        no_findings(state)
+    else:
+        hits = results(index, state)
     downloads(index, state, hits)
+    st.query_params.from_dict({**state.to_params(), **basket_view.params()})

@@ -1,5 +1,6 @@
-"""The app's 索引を再作成 takes the index's writer lock: while another process writes the index it says who (in
-Japanese, with the start time in JST) instead of building over it, and rebuilds once that process is gone."""
+"""The 文書 page's 「索引を作り直す」 takes the index's writer lock: while another process writes the index it says
+who (in Japanese, with the start time in JST, the original message in 「詳細（原文）」) instead of building over it,
+and rebuilds once that process is gone."""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kensaku import Index
-from tests.support import ROOT
 
-APP = str(ROOT / "search_app.py")
+DOCUMENTS_PAGE = "from kensaku.app import documents_page\ndocuments_page.main()\n"
 HOLDER = """
 import sys, time
 from pathlib import Path
@@ -31,7 +31,8 @@ def test_rebuild_names_the_process_that_holds_the_index(monkeypatch: pytest.Monk
     index = tmp_path / "index"
     Index.build([doc], index)
     monkeypatch.setenv("KENSAKU_INDEX", str(index))
-    at = AppTest.from_file(APP, default_timeout=120)
+    monkeypatch.setenv("KENSAKU_DOCUMENTS", str(tmp_path / "documents"))
+    at = AppTest.from_string(DOCUMENTS_PAGE, default_timeout=120)
     at.run()
     assert not at.exception
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(index)], stdout=subprocess.PIPE, text=True)
@@ -41,12 +42,14 @@ def test_rebuild_names_the_process_that_holds_the_index(monkeypatch: pytest.Monk
         at.run()
         assert not at.exception and not at.success
         message = at.error[0].value
+        assert message.startswith("索引を作り直せませんでした。索引は PID ")
         assert f"PID {holder.pid}（ホスト {socket.gethostname()}、開始時刻 " in message and " JST、" in message
-        assert "作成中のため、再作成できませんでした" in message
+        assert "が更新中です。終わってからもう一度お試しください。" in message
+        assert at.expander[0].label == "詳細（原文）" and "IndexLockedError" in at.expander[0].markdown[0].value
     finally:
         holder.kill()
         holder.wait()
     at.button(key="rebuild").click()
     at.run()
     assert not at.exception and not at.error
-    assert at.success[0].value.startswith("索引を再作成しました（1 件、文書 1 件")
+    assert at.success[0].value.startswith("索引を作り直しました（文書 1 件、事例 1 件")

@@ -49,8 +49,8 @@ def test_search_queries_file_jsonl_in_input_order(
     code, out, _ = run(capsys, "search", "--queries", str(path), "--index", str(seed_index), "--format", "jsonl")
     assert code == 0
     lines = [json.loads(line) for line in out.splitlines()]
-    assert [obj["query"] for obj in lines] == ["住民に費用を負担してもらう仕組み", "フェローの契約形態は"]
-    assert all(len(obj["results"]) == 10 for obj in lines)
+    assert [obj["query"] for obj in lines] == queries  # the blank line is kept as an empty result set
+    assert [len(obj["results"]) for obj in lines] == [10, 0, 10]
 
 
 def test_search_filters(seed_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -103,7 +103,11 @@ def test_bad_input_exits_2_with_one_line(
     assert len(err.strip().splitlines()) == 1
 
 
-def test_missing_index_and_missing_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_index_and_missing_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no default index (./.kensaku/index) to suggest instead
+    monkeypatch.delenv("KENSAKU_INDEX", raising=False)
     code, _, err = run(capsys, "search", "契約", "--index", str(tmp_path / "none"))
     assert code == 2 and "no index at" in err and "kensaku build" in err
     code, _, err = run(capsys, "build", str(tmp_path / "no-such-dir"), "--index", str(tmp_path / "ix"))

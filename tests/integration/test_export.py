@@ -213,7 +213,8 @@ def test_json_schema_metadata_and_results(tmp_path: Path) -> None:
     assert data["tool_version"] == "0.1.0"
     assert [r["id"] for r in data["results"]] == [h.finding.id for h in HITS]
     assert [r["citation"] for r in data["results"]] == [h.finding.citation for h in HITS]
-    assert data["results"] == [h.to_dict() for h in HITS]
+    assert data["queries"] == [META.query]
+    assert data["results"] == [{**h.to_dict(), "query": META.query, "note": ""} for h in HITS]
     assert Finding.from_dict({k: data["results"][1][k] for k in FINDINGS[1].to_dict()}) == FINDINGS[1]
 
 

@@ -18,6 +18,7 @@ from kensaku.cli import main
 from kensaku.index.embed import Embedder, load_embedder
 from kensaku.index.search import Searcher
 from kensaku.index.store import load_index
+from kensaku.ingest import read_document, segment
 from tests.pdfs import CID_GARBAGE, make_pdf, wrap
 
 FELLOW = "フェローの報酬は月額三十万円とし、任期は二年として毎年度の評価で更新を判断した。"
@@ -99,7 +100,12 @@ CASES = [
         FELLOW,
         "報告書 2024.pdf｜第2章 人材｜p.2 L2–3",
     ),
-    ("予算はいくら計上したか", "推進 計画:P5", f"項目: 予算／内容: {BUDGET}", "推進 計画.docx｜推進体制｜¶5"),
+    (
+        "予算はいくら計上したか",
+        "推進 計画:P5",
+        f"項目: 予算／内容: {BUDGET}",
+        f"推進 計画.docx｜推進体制｜¶5「{BUDGET}」",  # the row's longest cell: what Word's search finds
+    ),
     (
         "住民説明会はどこで開いたか",
         f"お知らせ:L{html_line(MEETING)}",
@@ -118,6 +124,30 @@ def test_question_finds_the_finding_with_its_citation(
 ) -> None:
     [top] = searcher.search(question, 1)
     assert (top.finding.id, top.finding.text, top.finding.citation) == (fid, text, citation)
+
+
+def test_docx_citation_has_the_heading_path_and_the_paragraph_start(tmp_path: Path) -> None:
+    """¶ numbers are not shown in Word: the citation carries the headings as written and the paragraph's first 20
+    characters, which Word's search (Ctrl+F) finds in the file."""
+    document = docx.Document()
+    document.add_heading("第2章 推進体制", level=1)
+    document.add_heading("2.1 人材育成", level=2)
+    document.add_paragraph("市の職員を対象にした研修は毎年度開催し、受講者は延べ三百人となった。")
+    document.add_heading("第3章 費用負担", level=1)
+    document.add_paragraph("国の補助金を活用した。")
+    path = tmp_path / "plan.docx"
+    document.save(str(path))
+    findings = segment(read_document(path))
+    assert [f.citation for f in findings] == [
+        "plan.docx｜第2章 推進体制 › 2.1 人材育成｜¶3「市の職員を対象にした研修は毎年度開催し…」",
+        "plan.docx｜第3章 費用負担｜¶5「国の補助金を活用した。」",
+    ]
+    assert [(f.chapter, f.section, f.heading) for f in findings] == [
+        ("推進体制", "人材育成", "2.1 人材育成"),
+        ("費用負担", "", "第3章 費用負担"),
+    ]
+    body = "".join(p.text for p in docx.Document(str(path)).paragraphs)
+    assert all(f.citation.split("「")[1].rstrip("…」") in body for f in findings)
 
 
 @pytest.mark.slow

@@ -62,7 +62,9 @@ def test_manifest_records_what_shapes_the_index(saved: Path) -> None:
     assert manifest["created"] and len(manifest["fingerprint"]) == 16
 
 
-def test_missing_index(tmp_path: Path) -> None:
+def test_missing_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no default index (./.kensaku/index) to suggest instead
+    monkeypatch.delenv("KENSAKU_INDEX", raising=False)
     with pytest.raises(IndexMissingError, match="kensaku build"):
         load_index(tmp_path / "nothing")
 

@@ -1,13 +1,18 @@
-"""URL parameters ⇄ search state, and the excerpt basket (pure logic, no Streamlit)."""
+"""URL parameters ⇄ search state (pure logic, no Streamlit)."""
 
 from __future__ import annotations
 
 import pytest
 
-from kensaku.app.state import Basket, SearchState, filter_values
-from tests.support import SMALL_FINDINGS
+from kensaku.app.state import SearchState
 
-KNOWN = {"muni": {"加賀市", "松山市"}, "chapter": {"推進体制"}, "section": {"庁内体制"}}
+KNOWN = {
+    "muni": {"加賀市", "松山市"},
+    "chapter": {"推進体制"},
+    "section": {"庁内体制"},
+    "doc": {"報告書.txt", "白書 2023.pdf"},
+    "year": {"2023"},
+}
 
 
 def params_getter(params: dict[str, list[str]]):
@@ -15,10 +20,15 @@ def params_getter(params: dict[str, list[str]]):
 
 
 def test_round_trip() -> None:
-    state = SearchState("フェローの契約形態は", 5, ("加賀市", "松山市"), ("推進体制",), ("庁内体制",), True)
+    state = SearchState(
+        "フェローの契約形態は", 5, ("加賀市", "松山市"), ("推進体制",), ("庁内体制",), True,
+        documents=("白書 2023.pdf",), years=("2023",), page=3,
+    )  # fmt: skip
     params = {k: v if isinstance(v, list) else [v] for k, v in state.to_params().items()}
+    assert params["doc"] == ["白書 2023.pdf"] and params["year"] == ["2023"] and params["p"] == ["3"]
     assert SearchState.from_params(params_getter(params), KNOWN) == state
     assert SearchState().to_params() == {}
+    assert state.offset == 10
 
 
 @pytest.mark.parametrize(
@@ -28,7 +38,12 @@ def test_round_trip() -> None:
         ({"k": ["0"]}, SearchState(k=1)),
         ({"k": ["99999"]}, SearchState(k=1000)),
         ({"muni": ["<script>", "加賀市"]}, SearchState(municipalities=("加賀市",))),
+        ({"doc": ["../etc/passwd", "報告書.txt"]}, SearchState(documents=("報告書.txt",))),
+        ({"year": ["令和5", "2023"]}, SearchState(years=("2023",))),
         ({"lessons": ["yes"]}, SearchState()),
+        ({"p": ["0"]}, SearchState(page=1)),
+        ({"p": ["x"]}, SearchState()),
+        ({"p": ["99999999"]}, SearchState(page=1000)),
         ({"q": ["あ" * 5000]}, SearchState(query="あ" * 2000)),
     ],
 )
@@ -36,24 +51,16 @@ def test_bad_parameters_are_dropped_not_errors(params: dict[str, list[str]], exp
     assert SearchState.from_params(params_getter(params), KNOWN) == expected
 
 
-def test_filters_and_values() -> None:
-    assert SearchState(lessons_only=True, municipalities=("加賀市",)).filters.kinds == ("lesson",)
-    values = filter_values(SMALL_FINDINGS)
-    assert values["muni"] == sorted({"加賀市", "会津若松市", "仙台市（泉区）", "松山市"})
-    assert values["chapter"] == ["推進体制", "費用負担"]
-
-
-def test_basket_keeps_pick_order() -> None:
-    basket = Basket()
-    basket.set("a", 0.5, True)
-    basket.set("b", 0.7, True)
-    basket.set("a", 0.9, True)  # picking again keeps the first score and position
-    basket.set("c", 0.1, False)
-    assert basket.items == {"a": 0.5, "b": 0.7}
-    basket.set("a", 0.5, False)
-    assert list(basket.items) == ["b"]
+def test_filters() -> None:
+    filters = SearchState(
+        lessons_only=True, municipalities=("加賀市",), documents=("報告書.txt",), years=("2023",)
+    ).filters
+    assert filters.kinds == ("lesson",) and filters.documents == ("報告書.txt",) and filters.years == ("2023",)
+    assert not SearchState().filters.active
+    assert SearchState(chapters=("推進体制",)).chosen["chapter"] == ("推進体制",)
 
 
 def test_widget_values_round_trip() -> None:
-    state = SearchState("質問", 7, ("加賀市",), ("推進体制",), (), True)
+    state = SearchState("質問", 7, ("加賀市",), ("推進体制",), (), True, documents=("報告書.txt",), page=2)
     assert SearchState.from_widgets("質問", state.widget_values()) == state
+    assert SearchState.from_widgets("質問", {}) == SearchState("質問")  # widgets not drawn yet: defaults

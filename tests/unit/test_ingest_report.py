@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -16,6 +17,7 @@ from kensaku.ingest import (
     segment,
     split_sentences,
 )
+from kensaku.ingest.segment.report import report_pages
 from tests.support import ROOT
 
 SEED = ROOT / "corpus" / "smartcity_model_project_cases.txt"
@@ -216,7 +218,7 @@ def test_fellow_contract_lesson_citation(by_line: dict[int, Finding]) -> None:
     assert f.line_end == 205
     assert f.citation == (
         "smartcity_model_project_cases.txt｜加賀市｜推進体制 › 人材育成・人材活用 › フェローとの契約関係"
-        " › 取組みを通じた知見・課題｜L205"
+        " › 取組みを通じた知見・課題｜報告書 p.7｜L205"
     )
     assert f.text == (
         "加賀市では謝礼金で対応しているものの、アーキテクトやフェローが職業化されておらず、"
@@ -235,7 +237,8 @@ def test_takamatsu_box_paragraphs(by_line: dict[int, Finding]) -> None:
         f = by_line[start]
         assert f.kind == "practice"
         assert f.heading == "スマートシティたかまつ推進協議会"
-        assert f.extra == {"topic": "産官学の大規模な連携体制の構築"}
+        assert f.extra["topic"] == "産官学の大規模な連携体制の構築"
+        assert set(f.extra) <= {"topic", "report_page", "year"}
     assert by_line[274].text.startswith("2017年10月に、産学民官の多様な主体の連携を通じて")
 
 
@@ -363,3 +366,49 @@ def test_every_labelled_finding_id_exists(findings: list[Finding]) -> None:
         rows = [row.split("\t") for row in path.read_text(encoding="utf-8").splitlines()[1:] if row.strip()]
         assert rows, path
         assert {corpus_id for _, corpus_id, _ in rows} <= ids, path.name
+
+
+# Pages of the published report, from its table of contents (1. 推進体制 p.2, 2. 費用負担 p.20, 3. 市民参画 p.26):
+# one banner per slide. Chapter 4 (その他) is not in the contents; its pages follow from the same rule.
+CHAPTER_PAGES = {"推進体制": (2, 19), "費用負担": (20, 25), "市民参画": (26, 30), "その他": (31, 37)}
+
+
+def test_report_pages_fit_the_table_of_contents(doc: Document, findings: list[Finding]) -> None:
+    pages = report_pages(doc.lines)
+    assert len(pages) == 36 and sorted(pages.values()) == list(range(2, 38))  # 36 banners, one page each
+    assert [doc.lines[i].split()[0] for i in sorted(pages)].count("1.") == 18  # chapter 1: 18 banners, p.2–19
+    spans = {
+        chapter: (min(p), max(p))
+        for chapter in CHAPTER_PAGES
+        if (p := [f.report_page or 0 for f in findings if f.chapter == chapter])
+    }
+    assert spans == CHAPTER_PAGES
+    assert all(f.report_page is not None for f in findings)
+    ordered = [f.report_page or 0 for f in sorted(findings, key=lambda f: f.line_start)]
+    assert ordered == sorted(ordered)
+
+
+def test_page_counters_sit_on_consecutive_report_pages(doc: Document, by_line: dict[int, Finding]) -> None:
+    """加賀市(1/3)…(3/3) under 人材育成・人材活用: three slides, so three consecutive pages."""
+    counters = [n for n, line in enumerate(doc.lines, 1) if line.startswith("加賀市(") and "/3)" in line][:3]
+    pages = [next(f.report_page for n, f in sorted(by_line.items()) if n > c) for c in counters]
+    assert pages == [6, 7, 8]
+
+
+def test_citation_shows_report_page_apart_from_the_line(by_line: dict[int, Finding]) -> None:
+    f = by_line[214]
+    assert f.citation == (
+        "smartcity_model_project_cases.txt｜加賀市｜推進体制 › 人材育成・人材活用 › フェローの役割等｜報告書 p.8｜L214"
+    )
+    assert f.location == "L214" and f.report_page == 8 and f.extra["report_page"] == "8"
+    assert f.id == "smartcity_model_project_cases:L214"
+
+
+def test_no_report_pages_when_the_contents_do_not_fit(doc: Document) -> None:
+    """One banner of chapter 1 fewer: 費用負担 would start on p.19, not p.20 as listed, so no page is given."""
+    second = [i for i, line in enumerate(doc.lines) if line.startswith("1. 推進体制 ～")][1]
+    shortened = replace(doc, lines=doc.lines[:second] + doc.lines[second + 1 :])
+    assert report_pages(shortened.lines) == {}
+    assert all(f.report_page is None and "報告書 p." not in f.citation for f in segment(shortened))
+    untitled = replace(doc, lines=tuple(line for line in doc.lines if "\tp." not in line))  # no contents
+    assert report_pages(untitled.lines) == {}

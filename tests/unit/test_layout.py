@@ -97,9 +97,17 @@ def test_imports_follow_the_data_flow(name: str, path: Path) -> None:
         assert module.split(".")[0] not in ("ingest", "index"), f"{where}: use kensaku.ingest / kensaku.index"
         for banned in (b for group in rules for b in group):
             assert not (module == banned.rstrip(".") or module.startswith(banned.rstrip(".") + ".")), where
-        if module.split(".")[0] in HEAVY:
+        ui = name.startswith("kensaku.app.") and module.split(".")[0] == "streamlit"
+        if module.split(".")[0] in HEAVY and not ui:
             assert not at_top, f"{where} at module level: import it inside the function that needs it"
-        assert module.split(".")[0] != "streamlit", f"{where}: only search_app.py uses Streamlit"
+        if module.split(".")[0] == "streamlit":
+            assert name.startswith("kensaku.app."), f"{where}: only the app (search_app.py, kensaku.app) uses Streamlit"
+
+
+def test_importing_the_package_loads_no_streamlit() -> None:
+    code = "import sys, kensaku, kensaku.api, kensaku.cli; print('streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_setuptools_installs_every_package_under_kensaku() -> None:

@@ -88,7 +88,7 @@ def test_a_queries_file_that_is_not_utf8_names_the_file_and_the_fix(tmp_path: Pa
 def test_a_queries_file_with_a_bom_is_read(tmp_path: Path) -> None:
     path = tmp_path / "q.txt"
     path.write_bytes("\ufeffフェローの契約形態は\n\n住民の費用負担\n".encode())
-    assert read_queries(str(path)) == ["フェローの契約形態は", "住民の費用負担"]
+    assert read_queries(str(path)) == ["フェローの契約形態は", "", "住民の費用負担"]  # the blank line is kept
 
 
 def test_queries_on_standard_input_must_be_utf8(monkeypatch: pytest.MonkeyPatch) -> None:

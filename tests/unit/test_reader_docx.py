@@ -58,10 +58,10 @@ def _plan(tmp_path: Path) -> tuple[bytes, Path]:
     return _save(d, path), path
 
 
-CH1, CH2, LESSONS = "第1章 推進体制", "第2章 費用負担", "取組を通じた知見・課題"
-# (id, chapter, section, heading, kind, text)
+CH1, CH2, LESSONS = "推進体制", "費用負担", "取組を通じた知見・課題"
+# (id, chapter, section, heading, kind, text): chapters without 第N章 (normalize_heading), headings as written
 PLAN_FINDINGS = [
-    ("計画:P3", CH1, "", CH1, "practice", "首長のリーダーシップのもとで全庁的な体制を作る。"),
+    ("計画:P3", CH1, "", "第1章 推進体制", "practice", "首長のリーダーシップのもとで全庁的な体制を作る。"),
     ("計画:P5", CH1, "庁内体制", "庁内体制", "practice", "CDOを外部から任用する。"),
     ("計画:P6", CH1, "庁内体制", "庁内体制", "practice", "若手職員を各部署から集める。"),
     ("計画:P7", CH1, "庁内体制", "庁内体制", "practice", "データ連携基盤を整備する。"),
@@ -70,7 +70,7 @@ PLAN_FINDINGS = [
     ("計画:P12", CH1, "庁内体制", "庁内体制", "practice", "項目: 人材"),
     ("計画:P13", CH1, "庁内体制", "庁内体制", "practice", "表の後の段落です。"),
     ("計画:P15", CH1, LESSONS, LESSONS, "lesson", "丁寧な説明が必要である。"),
-    ("計画:P17", CH2, "", CH2, "practice", "国の補助金を活用した。"),
+    ("計画:P17", CH2, "", "第2章 費用負担", "practice", "国の補助金を活用した。"),
 ]
 
 
@@ -103,14 +103,17 @@ def test_plan_finding(plan: list[Finding], fid: str, chapter: str, section: str,
 @pytest.mark.parametrize(
     ("fid", "citation"),
     [
-        ("計画:P3", "計画.docx｜第1章 推進体制｜¶3"),
-        ("計画:P5", "計画.docx｜第1章 推進体制 › 庁内体制｜¶5"),
-        ("計画:P11", "計画.docx｜第1章 推進体制 › 庁内体制｜¶11"),
-        ("計画:P15", "計画.docx｜第1章 推進体制 › 取組を通じた知見・課題｜¶15"),
-        ("計画:P17", "計画.docx｜第2章 費用負担｜¶17"),
+        ("計画:P3", "計画.docx｜第1章 推進体制｜¶3「首長のリーダーシップのもとで全庁的な体制…」"),
+        ("計画:P5", "計画.docx｜第1章 推進体制 › 庁内体制｜¶5「CDOを外部から任用する。」"),
+        ("計画:P6", "計画.docx｜第1章 推進体制 › 庁内体制｜¶6「若手職員を各部署から集める。」"),  # no list marker
+        ("計画:P11", "計画.docx｜第1章 推進体制 › 庁内体制｜¶11「重点施策に位置づける。」"),  # the row's longest cell
+        ("計画:P12", "計画.docx｜第1章 推進体制 › 庁内体制｜¶12「人材」"),
+        ("計画:P15", "計画.docx｜第1章 推進体制 › 取組を通じた知見・課題｜¶15「丁寧な説明が必要である。」"),
+        ("計画:P17", "計画.docx｜第2章 費用負担｜¶17「国の補助金を活用した。」"),
     ],
 )
 def test_plan_citation(plan: list[Finding], fid: str, citation: str) -> None:
+    """The heading path as written and the paragraph's start, which Word's search finds (¶ numbers are not shown)."""
     finding = next(f for f in plan if f.id == fid)
     assert finding.citation == citation
     assert finding.location == fid.replace("計画:P", "¶")
@@ -174,7 +177,7 @@ def test_japanese_style_names_numbering_and_outline_level(tmp_path: Path, fid: s
     assert doc.lines[:4] == ("# 第1章 市民参画", "", "## 住民ワークショップ", "")
     assert line in doc.lines
     finding = next(f for f in segment(doc) if f.id == fid)
-    assert (finding.chapter, finding.section, finding.text) == ("第1章 市民参画", section, text)
+    assert (finding.chapter, finding.section, finding.text) == ("市民参画", section, text)
 
 
 def _titled(tmp_path: Path, core: str, title_paragraph: str, heading: str) -> tuple[bytes, Path]:
@@ -391,8 +394,8 @@ def test_custom_heading_styles_by_name_and_base_style(tmp_path: Path) -> None:
     ]
     rows = [(f.id, f.chapter, f.section, f.text) for f in segment(doc)]
     assert rows == [
-        ("様式:P3", "第1章 推進体制", "庁内体制", "CDOを外部から任用した。"),
-        ("様式:P5", "第2章 費用負担", "", "国の補助金を活用した。"),
+        ("様式:P3", "推進体制", "庁内体制", "CDOを外部から任用した。"),
+        ("様式:P5", "費用負担", "", "国の補助金を活用した。"),
     ]
 
 
@@ -434,7 +437,7 @@ def test_headings_by_formatting(tmp_path: Path) -> None:
         "以上",
     ]
     first = segment(doc)[0]
-    assert (first.chapter, first.section, first.text) == ("第1章 推進体制", "庁内体制", doc.lines[4])
+    assert (first.chapter, first.section, first.text) == ("推進体制", "庁内体制", doc.lines[4])
 
 
 def test_bold_everywhere_is_no_heading_but_larger_text_is(tmp_path: Path) -> None:

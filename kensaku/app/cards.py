@@ -1,0 +1,112 @@
+"""One result card on the page: the card itself, its basket button, 「スコアの内訳」, 「前後の文脈」 with the whole
+■ section and the original file, and similar cases from other municipalities.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+
+import streamlit as st
+
+from kensaku import Index
+from kensaku.app import basket_view
+from kensaku.app.context import neighbours, section, source_file
+from kensaku.app.grouping import HitGroup, positions
+from kensaku.app.render import card_html, score_details
+from kensaku.ingest.models import Finding
+
+
+@st.cache_resource(max_entries=4)
+def rows_of(fingerprint: str, _findings: Sequence[Finding]) -> dict[str, int]:
+    """Each finding's position in the index, computed once per index build."""
+    return positions(_findings)
+
+
+def index_rows(index: Index) -> dict[str, int]:
+    """:func:`rows_of` for ``index``."""
+    return rows_of(index.fingerprint, index.findings)
+
+
+@st.cache_resource(max_entries=4)
+def sources_of(fingerprint: str, _index: Index) -> list[tuple[str, str]]:
+    """``(name, path)`` of each document of the index build ``fingerprint``, listed once per build."""
+    return [(info.name, info.path) for info in _index.documents()]
+
+
+def sources(index: Index) -> list[tuple[str, str]]:
+    """:func:`sources_of` for ``index``."""
+    return sources_of(index.fingerprint, index)
+
+
+def findings_html(findings: Sequence[Finding], highlight: Callable[[str], str] | None = None) -> str:
+    """Findings as escaped paragraphs, each with its location (for the context views)."""
+    render = highlight or html.escape
+    return "".join(
+        f'<p class="kensaku-context"><span class="kensaku-cite">{html.escape(f.location)}</span> {render(f.text)}</p>'
+        for f in findings
+    )
+
+
+def show_card(group: HitGroup, index: Index, query: str, *, highlight: Callable[[str], str] | None = None) -> None:
+    """One card with its controls."""
+    st.html(card_html(group, highlight=highlight))
+    best = group.best
+    key = "-".join(group.ids[:1])
+    picked = [fid for fid in group.ids if fid in basket_view.basket()]
+    left, middle = st.columns([1, 1])
+    if len(picked) == len(group.ids):
+        left.button("抜粋かごから外す", key=f"out-{key}", on_click=_remove_all, args=(group.ids,))
+    else:
+        left.button(
+            "抜粋かごに入れる", key=f"pick-{key}", on_click=_add_all, args=(group, query), help="引用する抜粋として保存"
+        )
+    if middle.toggle("類似事例（他自治体）", key=f"similar-{key}"):
+        with st.container(border=True):
+            for similar in index.similar(best.finding.id, k=3, other_municipalities=True):
+                st.html(card_html(similar))
+    with st.expander("前後の文脈"):
+        context(group, index, key)
+    with st.expander("スコアの内訳"):
+        st.text("\n".join(score_details(hit) for hit in sorted(group.hits, key=lambda h: h.rank)))
+
+
+def _add_all(group: HitGroup, query: str) -> None:
+    for hit in group.hits:
+        basket_view.add(hit.finding.id, query, hit.score)
+
+
+def _remove_all(ids: Sequence[str]) -> None:
+    for finding_id in ids:
+        basket_view.remove(finding_id)
+
+
+def context(group: HitGroup, index: Index, key: str) -> None:
+    """The findings before and after the card, the whole ■ section on request, and the original file."""
+    rows = index_rows(index)
+    around = neighbours(index.findings, rows, group.ids[0], group.ids[-1])
+    if around.previous is None and around.next is None:
+        st.caption("この文書にはほかの事例がありません。")
+    if around.previous is not None:
+        st.caption("前の事例")
+        st.html(findings_html([around.previous]))
+    if around.next is not None:
+        st.caption("次の事例")
+        st.html(findings_html([around.next]))
+    if st.toggle("■ この見出しの事例をすべて表示", key=f"section-{key}"):
+        whole = section(index.findings, rows, group.ids[0])
+        st.caption(f"「{whole[0].heading or whole[0].document}」の事例 {len(whole)} 件")
+        st.html(findings_html(whole))
+    original = source_file(group.findings[0], sources(index))
+    if original is None:
+        st.caption("原文のファイルは見つかりません（移動または削除されています）。")
+        return
+    st.download_button(
+        original.label,
+        data=original.path.read_bytes,
+        file_name=original.path.name,
+        key=f"orig-{key}",
+        on_click="ignore",
+    )
+    if original.hint:
+        st.caption(original.hint)
