@@ -39,6 +39,7 @@ class Filters:
     exclude_ids: Sequence[str] = ()
     documents: Sequence[str] = ()
     years: Sequence[str] = ()
+    exclude_documents: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         """Keep every value as a tuple; reject a bare string (a sequence of characters) and an unknown kind."""
@@ -64,6 +65,7 @@ class Filters:
                 self.exclude_ids,
                 self.documents,
                 self.years,
+                self.exclude_documents,
             )
         )
 
@@ -79,7 +81,11 @@ class Filters:
         )
         if any(allowed and value not in allowed for allowed, value in checks):
             return False
-        return finding.municipality not in self.exclude_municipalities and finding.id not in self.exclude_ids
+        return (
+            finding.municipality not in self.exclude_municipalities
+            and finding.id not in self.exclude_ids
+            and finding.document not in self.exclude_documents
+        )
 
 
 @dataclass(frozen=True)
@@ -465,7 +471,9 @@ class Searcher:
     ) -> list[Hit]:
         """Findings most similar to a finding (by id) or to a text, by hybrid search on that text.
 
-        The finding itself is always excluded; with ``other_municipalities`` so are findings of its municipality.
+        The finding itself is always excluded; with ``other_municipalities`` so are findings of its municipality, or
+        of its document when it has no municipality (a user's file nobody set one for: "elsewhere" is then another
+        document, never the same one).
         """
         if (finding_id is None) == (text is None):
             raise QueryError("similar() was given both or neither of a finding id and a text", "give exactly one")
@@ -473,11 +481,16 @@ class Searcher:
         if finding_id is not None:
             source = self.finding(finding_id)
             query = source.text
-            exclude_muni = filters.exclude_municipalities
+            exclude_muni, exclude_docs = filters.exclude_municipalities, filters.exclude_documents
             if other_municipalities and source.municipality:
                 exclude_muni = (*exclude_muni, source.municipality)
+            elif other_municipalities:
+                exclude_docs = (*exclude_docs, source.document)
             filters = replace(
-                filters, exclude_municipalities=exclude_muni, exclude_ids=(*filters.exclude_ids, source.id)
+                filters,
+                exclude_municipalities=exclude_muni,
+                exclude_documents=exclude_docs,
+                exclude_ids=(*filters.exclude_ids, source.id),
             )
             # The stored vector is the finding's own embedding: no need to encode it again.
             assert self.tokenizer is not None

@@ -44,6 +44,7 @@ FILTER_LABELS = {
     "kind": "種別",
     "kinds": "種別",
     "exclude_municipalities": "除外する自治体",
+    "exclude_documents": "除外する文書",
     "document": "文書",
     "documents": "文書",
     "year": "年度",

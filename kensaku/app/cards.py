@@ -61,10 +61,15 @@ def show_card(group: HitGroup, index: Index, query: str, *, highlight: Callable[
         left.button(
             "抜粋かごに入れる", key=f"pick-{key}", on_click=_add_all, args=(group, query), help="引用する抜粋として保存"
         )
-    if middle.toggle("類似事例（他自治体）", key=f"similar-{key}"):
+    # Without a municipality, "elsewhere" is another document (Searcher.similar excludes this one).
+    elsewhere = "類似事例（他自治体）" if best.finding.municipality else "類似事例（他の文書）"
+    if middle.toggle(elsewhere, key=f"similar-{key}"):
         with st.container(border=True):
-            for similar in index.similar(best.finding.id, k=3, other_municipalities=True):
-                st.html(card_html(similar))
+            similar = index.similar(best.finding.id, k=3, other_municipalities=True)
+            for hit in similar:
+                st.html(card_html(hit))
+            if not similar:
+                st.caption("ほかに似た事例は見つかりませんでした。")
     with st.expander("前後の文脈"):
         context(group, index, key)
     with st.expander("スコアの内訳"):

@@ -255,3 +255,23 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_similar_elsewhere_never_returns_the_same_document_when_it_has_no_municipality(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    # Two users' notes without a municipality: "other municipalities" means another document, not the same one.
+    (tmp_path / "会議メモ.txt").write_text(
+        "# 人材育成\n\n職員向けのデータ分析研修を年二回開いた。\n\n研修の受講者が各課でデータ活用を進めた。\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "視察記録.txt").write_text(
+        "# 研修\n\n外部講師を招いて職員のデータ分析研修を行った。\n", encoding="utf-8"
+    )
+    index = Index.build([tmp_path], tmp_path / "index", embedder=embedder)
+    source = next(f for f in index.findings if f.document == "会議メモ.txt" and "年二回" in f.text)
+    assert source.municipality == ""
+    similar = index.similar(source.id, k=5, other_municipalities=True)
+    assert similar and {hit.finding.document for hit in similar} == {"視察記録.txt"}
+    anywhere = index.similar(source.id, k=5)
+    assert "会議メモ.txt" in {hit.finding.document for hit in anywhere}
