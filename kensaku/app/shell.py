@@ -4,8 +4,9 @@ Streamlit serves its page as ``<html lang="en">`` and writes a few texts of its 
 "Drag and drop files here", "Upload", "100MB per file"; the multiselect's "Select all", "No results";
 the status "Running..."), with no setting to change them. :func:`japanese_page` puts one small script on the page
 (``st.html`` runs it in the page itself, not in an iframe) that sets the language and replaces exactly those texts,
-also when Streamlit draws them again later. Document text is never touched: result cards are skipped, and only
-whole texts that equal one of Streamlit's are replaced.
+also when Streamlit draws them again later. Document text is never touched: result cards, tables, Markdown (file
+names, basket excerpts, messages) and text blocks are skipped, and only whole texts that equal one of Streamlit's are
+replaced.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ _SCRIPT = """
   if (window.__kensakuJapanese) return;
   window.__kensakuJapanese = true;
   const exact = new Map(Object.entries(%(texts)s));
+  const SKIP = ".kensaku-card, script, style, [data-testid='stTable'], [data-testid='stMarkdownContainer'], " +
+    "[data-testid='stDataFrame'], [data-testid='stText'], [data-testid='stCode']";
+  const WIDGET = "[data-testid='stFileUploaderDropzone']";  // Streamlit's own texts, drawn as Markdown
   const limit = /^(?:Limit )?(\\S+) per file(?: \\u2022 (.*))?$/;
   const showing = /^Showing page (\\d+) of (\\d+)$/;
   const translate = (text) => {
@@ -54,7 +58,8 @@ _SCRIPT = """
   const fix = (node) => {
     if (node.nodeType !== Node.TEXT_NODE || !node.nodeValue || !node.nodeValue.trim()) return;
     const parent = node.parentElement;
-    if (!parent || parent.closest(".kensaku-card, script, style")) return;
+    // Document text (cards, tables, Markdown such as file names and basket excerpts) is never touched.
+    if (!parent || (parent.closest(SKIP) && !parent.closest(WIDGET))) return;
     const japanese = translate(node.nodeValue);
     if (japanese !== null && japanese !== node.nodeValue) node.nodeValue = japanese;
   };

@@ -95,7 +95,7 @@ def test_results_with_total_cards_and_csv_download(app_url: str, tmp_path: Path)
         assert "smartcity_model_project_cases.txt" in target.read_text(encoding="utf-8-sig")
         page.get_by_role("button", name="次へ").click()
         page.get_by_text(re.compile(rf"^{total} 件中 11–")).wait_for(timeout=60_000)
-        assert "p=2" in page.url
+        page.wait_for_url(re.compile(r"[?&]p=2(&|$)"), timeout=30_000)  # the URL is updated after the page is drawn
 
 
 def test_off_topic_question_finds_nothing(app_url: str) -> None:
