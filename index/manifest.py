@@ -373,10 +373,14 @@ def _bool(data: Mapping[str, Any], key: str) -> bool:
 
 
 def _strings(data: Mapping[str, Any], key: str) -> dict[str, str]:
+    """An object of strings; whole numbers are read as their digits, because manifests of formats 1 and 2 wrote
+    MeCab's dictionary version as a number (``"mecab_version": 102``)."""
     value = data.get(key) or {}
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+    if not isinstance(value, dict) or not all(
+        isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)) for v in value.values()
+    ):
         raise TypeError(f"{key!r} must be an object of strings")
-    return dict(value)
+    return {k: str(v) for k, v in value.items()}
 
 
 def _source(item: Any) -> SourceRecord:  # noqa: ANN401 - raw JSON, checked here

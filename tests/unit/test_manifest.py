@@ -60,6 +60,17 @@ def test_version_1_manifest_is_read_and_its_documents_hashed(manifest: Manifest,
     assert old.sources[0].size is None and old.sources[0].change() == ""
 
 
+FORMAT_2 = Path(__file__).resolve().parent.parent / "fixtures" / "manifests" / "format2-kensaku-2026-11-30.json"
+
+
+def test_a_real_format_2_manifest_is_read_not_called_damaged(tmp_path: Path) -> None:
+    # Written by kensaku's own `make index` before format 3 (this repository's .kensaku/index on 2026-11-30): MeCab's
+    # dictionary version was a number there, and the strict parser of format 3 had called the whole index damaged.
+    old = Manifest.from_json(FORMAT_2.read_text(encoding="utf-8"), tmp_path)
+    assert old.format_version == 2 and old.dictionary["mecab_version"] == "102"
+    assert old.findings == 280 and old.model.name == "e5-small-int8"
+
+
 def sealed(data: dict[str, object]) -> str:
     """The manifest text with its checksum recomputed: damage the checksum cannot catch (a faulty writer)."""
     return json.dumps({**data, "checksum": canonical_checksum(data)})
