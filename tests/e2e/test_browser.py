@@ -72,15 +72,15 @@ def test_results_with_total_cards_and_csv_download(app_url: str, tmp_path: Path)
         page.goto(app_url)
         ask(page, "スマートシティの推進体制")
         header = wait_for_header(page)
-        assert page.locator("html").get_attribute("lang") == "ja"
+        page.wait_for_function("document.documentElement.lang === 'ja'", timeout=30_000)
         total = int(header.split(" ")[0])
         assert header.endswith("1–10 件") and total > 10
-        page.wait_for_timeout(1500)  # the cards stream in after the header
         cards = page.locator(".kensaku-card")
+        cards.first.wait_for(timeout=60_000)  # the cards stream in after the header
+        page.wait_for_url(re.compile(r"[?&]q="), timeout=30_000)  # the URL is updated after the page is drawn
+        settle(page)
         assert 1 <= cards.count() <= 10 and "スマートシティ" in page.locator("main").inner_text()
         assert "語句が一致" in cards.first.inner_text()
-        assert "q=" in page.url
-        settle(page)
         screenshot(page, "results.png")
         # No English from Streamlit on the page, nor in an open filter dropdown.
         page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").nth(1).click()
