@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kensaku.config import DEFAULTS
 from kensaku.evaluate import Benchmark, load_benchmark
 from kensaku.index.build import dense_text, lexical_text
 from kensaku.index.dense import DenseIndex
@@ -77,7 +78,7 @@ def make_searcher(
     findings: Sequence[Finding],
     embedder: Embedder,
     *,
-    form: str = "lemma",
+    form: str = DEFAULTS.token_form,
     options: BuildOptions | None = None,
 ) -> Searcher:
     """An in-memory searcher over ``findings`` (embeddings from the cache)."""

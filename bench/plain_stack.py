@@ -12,7 +12,7 @@ It runs on the SAME passages kensaku indexes: ``Finding.context_text`` ("heading
 kensaku index, with the same ids, so both systems see identical passages and are judged by the same qrels.
 
 Compared systems: ``plain`` (the plain stack), its two legs ``plain-bm25`` / ``plain-dense``, and kensaku's
-``kensaku`` (``Index.search`` defaults: weighted min-max, w_dense 0.5), ``kensaku-bm25``, ``kensaku-dense``,
+``kensaku`` (``Index.search`` defaults), ``kensaku-bm25``, ``kensaku-dense``,
 ``kensaku-rrf`` (``FusionConfig(method="rrf")``).
 
 rank_bm25 is a bench-only extra (Apache-2.0), not a kensaku dependency::
@@ -276,7 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"- plain stack: BM25 = {results['bm25_impl']} over fugashi -Owakati surface tokens; dense = FAISS "
         "IndexFlatIP, e5-small-fp32; RRF 0.5/0.5, k=60, depth 100 per leg; passages = Finding.context_text of "
         "the kensaku index (same ids).",
-        "- kensaku: `Index.search` defaults (e5-small-int8, weighted min-max, w_dense 0.5); legs via "
+        "- kensaku: `Index.search` defaults (e5-small-int8; BM25 lemma+surface with heading and municipality, "
+        "k1 0.5, b 0.4; weighted min-max, w_dense 0.5, block score 0.75); legs via "
         '`mode="bm25"`/`"dense"`; `kensaku-rrf` = `FusionConfig(method="rrf")`.',
         "- paired: per-query a - b, paired bootstrap 95 % CI (10,000 resamples, seed 13), wins/losses/ties.",
         "",

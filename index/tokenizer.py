@@ -73,7 +73,8 @@ class TokenizerConfig:
 
     Attributes:
         form: Which form of each word is indexed: ``lemma`` (dictionary lemma), ``orth`` (orthographic base form),
-            ``surface`` (as written), or ``lemma_propn_orth`` (lemma, but proper nouns keep their written form).
+            ``surface`` (as written), ``lemma_propn_orth`` (lemma, but proper nouns keep their written form), or
+            ``lemma+surface`` (the lemma and the written form of each word: :meth:`Tokenizer.tokenize`).
         drop_pos: Parts of speech (UniDic pos1) that are not indexed.
         drop_pos2: Sub-categories (UniDic pos2, e.g. 非自立可能 for する/いる/できる) that are not indexed either.
         normalization: Unicode normalization applied before tagging.
@@ -196,10 +197,20 @@ class Tokenizer:
     def tokenize(self, text: str) -> list[str]:
         """Index terms of ``text`` (content words, normalized).
 
-        >>> Tokenizer().tokenize("フェローの契約形態は")
+        With the form ``lemma+surface`` the lemmas come first, then the written forms:
+
+        >>> Tokenizer(TokenizerConfig(form="lemma")).tokenize("フェローの契約形態は")
         ['フェロー', '契約', '形態']
+        >>> Tokenizer(TokenizerConfig(form="lemma+surface")).tokenize("フェローの契約形態は")
+        ['フェロー', '契約', '形態', 'フェロー', '契約', '形態']
+        >>> Tokenizer(TokenizerConfig(form="lemma+surface")).tokenize("使われている")
+        ['使う', '居る', '使わ', 'いる']
         """
-        return [t.term for t in self.tokens(text)]
+        tokens = self.tokens(text)
+        terms = [t.term for t in tokens]
+        if self.config.form == "lemma+surface":
+            terms += [t.surface for t in tokens]
+        return terms
 
     def reading(self, text: str) -> str:
         """The katakana reading of ``text`` as MeCab reads it (words without one stay as written), for sorting names

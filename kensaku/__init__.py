@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from kensaku.api import Index
     from kensaku.index.build import BuildReport
     from kensaku.index.embed import Embedder
+    from kensaku.index.rerank import Reranker, load_reranker
     from kensaku.index.search import Filters, Hit, Results
     from kensaku.ingest.models import Finding
 
@@ -41,6 +42,8 @@ _LAZY = {
     "Finding": "kensaku.ingest.models",
     "Embedder": "kensaku.index.embed",
     "BuildReport": "kensaku.index.build",
+    "Reranker": "kensaku.index.rerank",
+    "load_reranker": "kensaku.index.rerank",
 }
 
 __all__ = [
@@ -52,9 +55,11 @@ __all__ = [
     "FusionConfig",
     "Hit",
     "Index",
+    "Reranker",
     "Results",
     "Settings",
     "__version__",
+    "load_reranker",
 ]
 __all__ += errors.__all__
 

@@ -20,13 +20,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from kensaku.config import DEFAULTS, FusionConfig, Settings
-from kensaku.errors import IndexMissingError, IndexStoreError
+from kensaku.config import DEFAULTS, FusionConfig, Settings, reranker_setting
+from kensaku.errors import IndexMissingError, IndexStoreError, QueryError
 from kensaku.index.build import BuildReport, ProgressCallback, build_bundle, build_index, why_rebuild
 from kensaku.index.embed import Embedder, load_embedder
 from kensaku.index.hybrid import Mode
 from kensaku.index.manifest import Manifest
-from kensaku.index.search import Filters, Hit, Results, Searcher
+from kensaku.index.rerank import Reranker, load_reranker, rerank
+from kensaku.index.search import Filters, Hit, Results, Searcher, check_query
 from kensaku.index.store import IndexBundle, check_model, check_sources, load_index, read_manifest
 from kensaku.index.tokenizer import Tokenizer
 from kensaku.ingest.memory import TextItem, texts_to_findings
@@ -75,7 +76,9 @@ class Index:
         self.report = report
         self._embedder = embedder
         self._searcher: Searcher | None = None
+        self._rerankers: dict[str, Reranker] = {}
         self._lock = threading.Lock()
+        self._rerank_lock = threading.Lock()  # a reranker loading (seconds) holds up no search without one
 
     # --- making an index ----------------------------------------------------------------------------------------
 
@@ -173,7 +176,7 @@ class Index:
         sources, directory = as_paths(paths), Path(directory)
         name = embedder.name if embedder is not None else (model or settings.model)
         with write_lock(directory, wait):
-            reason, manifest = why_rebuild(directory, name, sources) if if_needed else ("requested", None)
+            reason, manifest = why_rebuild(directory, name, sources, settings) if if_needed else ("requested", None)
             if not reason and manifest is not None:
                 index = cls._loaded(directory, manifest, embedder=embedder, model=name, settings=settings)
                 index.report = BuildReport(directory, False, "up to date", manifest.findings, manifest.documents)
@@ -421,13 +424,27 @@ class Index:
         filters: Filters | None = None,
         mode: Mode = "hybrid",
         fusion: FusionConfig | None = None,
+        reranker: str | Reranker | None = None,
+        rerank_depth: int | None = None,
     ) -> list[Hit]:
         """The ``k`` findings that best answer ``query``, best first, with their scores and citations.
 
+        With a reranker (``reranker``, else ``settings.reranker``; a name or path is loaded once per index), the
+        first ``rerank_depth`` (default ``settings.rerank_depth``) fused hits are reordered by it
+        (:func:`kensaku.index.rerank.rerank`) before the first ``k`` are returned.
+
         Raises:
-            QueryError: Empty or over-long query, ``k`` out of range, unknown mode.
+            QueryError: Empty or over-long query, ``k`` out of range, unknown mode, ``rerank_depth`` out of range.
+            RerankerLoadError: The reranker cannot be loaded.
         """
-        return self.searcher.search(query, k, mode=mode, filters=filters, fusion=fusion)
+        chosen = self.reranker(reranker)
+        if chosen is None:
+            return self.searcher.search(query, k, mode=mode, filters=filters, fusion=fusion)
+        depth = self._rerank_depth(rerank_depth)
+        if not 1 <= k <= DEFAULTS.max_k:
+            raise QueryError(f"k={k} is out of range", f"use 1 to {DEFAULTS.max_k}")
+        hits = self.searcher.search(query, max(k, depth), mode=mode, filters=filters, fusion=fusion)
+        return rerank(check_query(query), hits, chosen, depth)[:k]
 
     def query(
         self,
@@ -438,15 +455,57 @@ class Index:
         filters: Filters | None = None,
         mode: Mode = "hybrid",
         fusion: FusionConfig | None = None,
+        reranker: str | Reranker | None = None,
+        rerank_depth: int | None = None,
     ) -> Results:
         """One page of results (ranks ``offset + 1`` to ``offset + k``, the same hits as ``search(offset + k)``), with
         ``total`` (the findings that pass the filters and the calibrated relevance cut-off) and ``answerable`` (the
         verdict: ``False`` means nothing in the index answers the query; see :mod:`kensaku.index.relevance`).
 
+        With a reranker (as for :meth:`search`), the fused top ``max(rerank_depth, offset + k)`` are taken, the first
+        ``rerank_depth`` of them reordered, and the page cut from that; ``total`` and ``answerable`` do not change.
+
         Raises:
             QueryError: As :meth:`search`; also a negative ``offset`` or ``offset + k`` over the limit.
+            RerankerLoadError: The reranker cannot be loaded.
         """
-        return self.searcher.query(query, k, offset=offset, filters=filters, mode=mode, fusion=fusion)
+        chosen = self.reranker(reranker)
+        if chosen is None:
+            return self.searcher.query(query, k, offset=offset, filters=filters, mode=mode, fusion=fusion)
+        depth = self._rerank_depth(rerank_depth)
+        if offset < 0 or not 1 <= k <= DEFAULTS.max_k - offset:
+            raise QueryError(
+                f"offset={offset} with k={k} is out of range",
+                f"keep 0 <= offset, 1 <= k and offset + k <= {DEFAULTS.max_k}",
+            )
+        found = self.searcher.query(query, max(depth, offset + k), filters=filters, mode=mode, fusion=fusion)
+        hits = rerank(found.query, found.hits, chosen, depth)[offset : offset + k]
+        return replace(found, hits=hits, offset=offset)
+
+    def reranker(self, reranker: str | Reranker | None = None) -> Reranker | None:
+        """The reranker a search uses: ``reranker`` itself, or the one named by it (else by ``settings.reranker``),
+        loaded on first use and kept by this index; ``None`` when neither names one, or when ``reranker`` is
+        ``"none"`` or ``"off"`` (no reranking for this call whatever the settings say).
+
+        Raises:
+            RerankerLoadError: It cannot be loaded (the next call tries again).
+        """
+        if isinstance(reranker, Reranker):
+            return reranker
+        name = self.settings.reranker if reranker is None else reranker_setting(reranker)
+        if not name:
+            return None
+        with self._rerank_lock:
+            if name not in self._rerankers:
+                self._rerankers[name] = load_reranker(name)
+            return self._rerankers[name]
+
+    def _rerank_depth(self, depth: int | None) -> int:
+        """``depth`` (default ``settings.rerank_depth``), checked to be 1 to ``max_k``."""
+        depth = self.settings.rerank_depth if depth is None else depth
+        if not 1 <= depth <= DEFAULTS.max_k:
+            raise QueryError(f"rerank depth {depth} is out of range", f"use 1 to {DEFAULTS.max_k} (default 30)")
+        return depth
 
     def similar(
         self,

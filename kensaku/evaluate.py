@@ -19,6 +19,7 @@ import numpy as np
 from kensaku.config import FusionConfig
 from kensaku.errors import SourceNotFoundError
 from kensaku.index.hybrid import MODES, Mode
+from kensaku.index.rerank import Reranker, rerank_order
 from kensaku.index.search import Searcher
 
 Qrels = dict[str, dict[str, int]]
@@ -166,7 +167,25 @@ def evaluate(
     modes: Sequence[Mode] = MODES,
     fusion: FusionConfig | None = None,
     show_progress: bool = False,
+    reranker: Reranker | None = None,
+    rerank_depth: int = 30,
 ) -> dict[str, dict[str, float]]:
-    """Metrics per mode (``bm25``, ``dense``, ``hybrid``) on the benchmark's split."""
+    """Metrics per mode (``bm25``, ``dense``, ``hybrid``) on the benchmark's split; with a ``reranker`` (and the
+    ``hybrid`` mode) also ``rerank``: the hybrid ranking with its first ``rerank_depth`` reordered by it."""
     runs = run_queries(searcher, benchmark.queries, modes=modes, fusion=fusion, show_progress=show_progress)
-    return {mode: score_run(run, benchmark.qrels) for mode, run in runs.items()}
+    metrics: dict[str, dict[str, float]] = {mode: score_run(run, benchmark.qrels) for mode, run in runs.items()}
+    if reranker is not None and "hybrid" in runs:
+        reranked = rerank_run(searcher, benchmark.queries, runs["hybrid"], reranker, rerank_depth)
+        metrics["rerank"] = score_run(reranked, benchmark.qrels)
+    return metrics
+
+
+def rerank_run(searcher: Searcher, queries: Mapping[str, str], run: Run, reranker: Reranker, depth: int) -> Run:
+    """Each ranking of ``run`` with its first ``depth`` reordered by ``reranker`` on the findings' context text (as
+    :func:`kensaku.index.rerank.rerank` does for a search)."""
+    reranked: Run = {}
+    for qid, ids in run.items():
+        passages = [searcher.finding(fid).context_text for fid in ids]
+        order, _ = rerank_order(queries[qid].strip(), passages, reranker, depth)
+        reranked[qid] = [ids[i] for i in order]
+    return reranked

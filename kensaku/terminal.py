@@ -104,7 +104,8 @@ def print_hits(query: str, hits: Sequence[Hit], summary: Sequence[str] = ()) -> 
         print("(no results)")
     for hit in hits:
         f = hit.finding
-        print(printable(f"{hit.rank:>2}. [{hit.score:.3f}] {f.text}"))
+        scores = f"{hit.score:.3f}" + ("" if hit.rerank is None else f"; rerank {hit.rerank:.3f}")
+        print(printable(f"{hit.rank:>2}. [{scores}] {f.text}"))
         print(printable(f"    {f.citation}｜{f.kind}"))
         print(printable(f"    id: {f.id}"))
     print()

@@ -94,6 +94,17 @@ old = [
     for row in (ROOT / "corpus/eval/queries.jsonl").read_text(encoding="utf-8").splitlines()
     if row.strip()
 ]
+# corpus/eval holds q01-q64 and, merged, these questions: check the merge, then compare with q01-q64 only.
+mine = {q["_id"] for q in queries}
+merged = [q for q in old if q["_id"] in mine]
+if merged and merged != queries:
+    errors.append("corpus/eval/queries.jsonl holds a different copy of these questions: merge again")
+for split in ("dev", "test"):
+    ours = (HERE / "qrels" / f"{split}.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    theirs = (ROOT / "corpus/eval/qrels" / f"{split}.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    if merged and [r for r in theirs if r.split("\t")[0] in mine] != ours:
+        errors.append(f"corpus/eval/qrels/{split}.tsv holds different judgments for these questions: merge again")
+old = [q for q in old if q["_id"] not in mine]
 oldtext = {q["text"] for q in old}
 oldids = {q["_id"] for q in old}
 for qid, t in Counter(q["text"] for q in queries).items():

@@ -3,18 +3,21 @@
 Each run asks :func:`kensaku.library.index_stamp` (one cheap look at the index directory) whether the index on disk is
 still the one loaded; a change made elsewhere (``kensaku add`` in a terminal, another session's upload or rebuild)
 is picked up on the next interaction, so results from a replaced index do not stay on screen. The model is loaded
-once per process and handed to each reloaded index.
+once per process and handed to each reloaded index. So is the reranker of ``settings.reranker``
+(``$KENSAKU_RERANKER``), which the search page hands to each search while its toggle is on.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import streamlit as st
 
-from kensaku import Index, Settings
+from kensaku import Index, RerankerLoadError, Settings
 from kensaku.api import open_or_build
 from kensaku.index.embed import Embedder, load_embedder
+from kensaku.index.rerank import Reranker, load_reranker
 from kensaku.library import index_stamp
 
 
@@ -33,7 +36,10 @@ def _index(directory: str, stamp: str | None) -> Index:
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     settings = Settings.from_env()
     opened = open_or_build(directory, settings)
-    index = Index(opened.bundle, embedder=_embedder(opened.manifest.model.name), settings=settings)
+    # No reranker of its own: the search page passes the one of load_reranker_for() while its toggle is on.
+    index = Index(
+        opened.bundle, embedder=_embedder(opened.manifest.model.name), settings=replace(settings, reranker=None)
+    )
     index.searcher  # noqa: B018 - build the searcher now, not in the first user's search
     return index
 
@@ -45,6 +51,30 @@ def load_index(directory: str) -> Index:
         KensakuError: The index cannot be opened (missing, damaged, out of date); the page shows why.
     """
     return _index(directory, index_stamp(directory))
+
+
+@st.cache_resource(show_spinner="再ランキングのモデルを読み込み中…")
+def _reranker(name: str) -> Reranker | RerankerLoadError:
+    """The reranker ``name``, loaded once per process; a failure is kept too (a hub name offline takes long to
+    fail: it is not tried again on every run)."""
+    try:
+        return load_reranker(name)
+    except RerankerLoadError as exc:
+        return exc
+
+
+def load_reranker_for(settings: Settings) -> Reranker | None:
+    """The reranker the settings name (``None`` when they name none), loaded once per process.
+
+    Raises:
+        RerankerLoadError: It cannot be loaded; the page shows why and searches without it.
+    """
+    if not settings.reranker:
+        return None
+    loaded = _reranker(settings.reranker)
+    if isinstance(loaded, RerankerLoadError):
+        raise RerankerLoadError(loaded.reason, loaded.fix)  # a new one each time: the kept one gathers no tracebacks
+    return loaded
 
 
 def clear() -> None:

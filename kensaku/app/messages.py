@@ -34,6 +34,7 @@ from kensaku.errors import (
     NoSearchableWordsError,
     NothingToIndexError,
     QueryError,
+    RerankerLoadError,
     SourceNotFoundError,
 )
 
@@ -373,6 +374,10 @@ _HANDLERS: list[_Handler] = [
     (IndexMismatchError, lambda e: "索引が古い形式か、作成後に文書が変わりました。" + REBUILD),
     (IndexStoreError, lambda e: "索引を開けませんでした。" + REBUILD),
     (EmbedderLoadError, lambda e: "検索に使うモデルを読み込めませんでした。" + ASK_ADMIN),
+    (
+        RerankerLoadError,
+        lambda e: "再ランキング用のモデルを読み込めませんでした。再ランキングなしで検索します。" + ASK_ADMIN,
+    ),
     (
         FindingNotFoundError,
         lambda e: "この事例は今の索引にありません（索引が作り直されました）。もう一度検索してください。",

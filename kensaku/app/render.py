@@ -86,7 +86,9 @@ def score_details(hit: Hit) -> str:
     return (
         f"関連度 {relevance}｜BM25 {hit.bm25:.3f}（順位 {hit.bm25_rank or '圏外'}）｜"
         f"コサイン類似度 {hit.dense:.4f}（順位 {hit.dense_rank or '圏外'}）｜"
-        f"統合スコア {hit.score:.4f}｜ID {hit.finding.id}"
+        f"統合スコア {hit.score:.4f}｜"
+        + ("" if hit.rerank is None else f"再ランキング {hit.rerank:.4f}｜")
+        + f"ID {hit.finding.id}"
     )
 
 

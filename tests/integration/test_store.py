@@ -52,7 +52,8 @@ def test_manifest_records_what_shapes_the_index(saved: Path) -> None:
     manifest = json.loads((saved / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["model"]["name"] == "keyword-fake" and manifest["model"]["dim"] == 7
-    assert manifest["tokenizer"]["form"] == "lemma"
+    assert manifest["tokenizer"]["form"] == "lemma+surface"
+    assert manifest["build_options"] == {"embed_context": True, "bm25_context": True, "bm25_municipality": True}
     assert manifest["tokenizer"]["dictionary"]["version"] == "1.0.8"
     assert manifest["tokenizer"]["normalization"] == "NFKC"
     assert manifest["sources"][0]["sha256"] == sha256_file(Path(manifest["sources"][0]["path"]))

@@ -6,7 +6,7 @@ import pytest
 
 from kensaku.index.tokenizer import TOKENIZER_VERSION, Tokenizer, TokenizerConfig, has_word_char, normalize_key
 
-# (input, expected terms with the default lemma form)
+# (input, expected terms with the lemma form; the default lemma+surface form adds the written forms: FORM_TESTS)
 LEMMA_TESTS = [
     ("フェローの契約形態は", ["フェロー", "契約", "形態"]),  # particles dropped
     ("市長のリーダーシップ", ["市長", "リーダーシップ"]),  # loanword lemma "リーダーシップ-leadership" cut at "-"
@@ -31,12 +31,17 @@ FORM_TESTS = [
     ("lemma_propn_orth", "北海道更別村", ["北海道", "更別", "村"]),
     ("surface", "取り組んだ", ["取り組ん"]),
     ("orth", "取り組んだ", ["取り組む"]),
+    # the default: lemmas first (表記ゆれ unified), then the written forms (a noun written as its lemma counts twice)
+    ("lemma+surface", "取り組んだ", ["取り組む", "取り組ん"]),
+    ("lemma+surface", "北海道更別村", ["ホッカイドウ", "サラベツ", "村", "北海道", "更別", "村"]),
+    ("lemma+surface", "サーバーとサーバ", ["サーバー", "サーバー", "サーバー", "サーバ"]),
+    ("lemma+surface", "スマートシティ課", ["スマート", "シティー", "課", "スマート", "シティ", "課"]),
 ]
 
 
 @pytest.fixture(scope="module")
 def tokenizer() -> Tokenizer:
-    return Tokenizer()
+    return Tokenizer(TokenizerConfig(form="lemma"))
 
 
 @pytest.mark.parametrize(("text", "expected"), LEMMA_TESTS)
@@ -52,6 +57,10 @@ def test_token_forms(form: str, text: str, expected: list[str]) -> None:
 def test_query_and_document_variants_meet(tokenizer: Tokenizer) -> None:
     """Width and okurigana variants of the same words give the same terms."""
     assert tokenizer.tokenize("ＤＸ人材の取組") == tokenizer.tokenize("DX人材の取り組み")
+    # with the default form the lemma halves meet; the written halves keep 取組 / 取り組み apart
+    both = Tokenizer()
+    assert both.tokenize("ＤＸ人材の取組") == ["dx", "人材", "取り組み", "dx", "人材", "取組"]
+    assert both.tokenize("DX人材の取り組み")[:3] == both.tokenize("ＤＸ人材の取組")[:3]
 
 
 def test_offsets_point_into_normalized_text(tokenizer: Tokenizer) -> None:

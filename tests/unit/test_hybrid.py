@@ -7,7 +7,8 @@ import pytest
 
 from kensaku.config import FusionConfig
 from kensaku.index.dense import DenseIndex
-from kensaku.index.hybrid import minmax, order_by, rank_of, rrf_fusion, top_ids, weighted_fusion
+from kensaku.index.hybrid import block_ids, block_lift, minmax, order_by, rank_of, rrf_fusion, top_ids, weighted_fusion
+from kensaku.ingest.models import Finding
 
 
 def test_weighted_fusion_hand_computed() -> None:
@@ -55,7 +56,7 @@ def test_rank_of() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"method": "sum"}, {"w_dense": 1.5}, {"w_dense": -0.1}, {"rrf_k": 0}, {"depth": 0}],
+    [{"method": "sum"}, {"w_dense": 1.5}, {"w_dense": -0.1}, {"rrf_k": 0}, {"depth": 0}, {"block_weight": -0.1}],
 )
 def test_fusion_config_rejects_bad_values(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
@@ -108,3 +109,43 @@ def test_top_ids_matches_full_sort_with_many_ties(seed: int) -> None:
     for k in (1, 7, 100, 299, 300, 400):
         expected = np.lexsort((np.arange(300), -scores))[:k]
         assert top_ids(scores, k).tolist() == expected.tolist()
+
+
+def _finding(row: int, heading: str, document: str = "report", municipality: str = "加賀市") -> Finding:
+    return Finding(
+        id=f"{document}:L{row}",
+        text=f"{row} 行目。",
+        document=document,
+        municipality=municipality,
+        chapter="推進体制",
+        section="人材育成・人材活用",
+        heading=heading,
+        kind="lesson",
+        line_start=row,
+        line_end=row,
+        citation=f"{document} L{row}",
+    )
+
+
+def test_block_ids_group_neighbours_under_one_heading_only() -> None:
+    findings = [
+        _finding(1, "■ フェロー"),
+        _finding(2, "■ フェロー"),
+        _finding(3, "■ 予算"),
+        _finding(4, "■ フェロー"),  # the same heading again, but not next to the first block
+        _finding(5, "■ フェロー", municipality="会津若松市"),
+        _finding(6, ""),
+        _finding(7, ""),  # no heading: a block of its own each
+        _finding(8, "■ フェロー", document="other"),
+    ]
+    assert block_ids(findings).tolist() == [1, 1, 2, 3, 4, 5, 6, 7]
+
+
+def test_block_lift_raises_the_siblings_of_the_best_finding() -> None:
+    fused = np.array([1.0, 0.6, 0.8, 0.1])
+    blocks = np.array([5, 9, 7, 5])  # rows 0 and 3 are siblings
+    lifted = block_lift(fused, blocks, 0.75)
+    assert lifted.tolist() == pytest.approx([1.75, 1.05, 1.4, 0.85])
+    # the sibling (0.1) passes the finding of another block (0.6); within a block the order stays
+    assert np.argsort(-lifted).tolist() == [0, 2, 1, 3]
+    assert block_lift(fused, blocks, 0.0) is fused

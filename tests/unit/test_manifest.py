@@ -69,6 +69,8 @@ def test_a_real_format_2_manifest_is_read_not_called_damaged(tmp_path: Path) -> 
     old = Manifest.from_json(FORMAT_2.read_text(encoding="utf-8"), tmp_path)
     assert old.format_version == 2 and old.dictionary["mecab_version"] == "102"
     assert old.findings == 280 and old.model.name == "e5-small-int8"
+    # written before format 5: its BM25 leg had no municipality in the document and indexed lemmas only
+    assert old.build_options.bm25_municipality is False and old.tokenizer.form == "lemma"
 
 
 def sealed(data: dict[str, object]) -> str:
