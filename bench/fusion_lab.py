@@ -125,8 +125,19 @@ def idf_norms(bench: Bench, form: str, doc: str, k1: float, b: float) -> np.ndar
     )
 
 
+_DENSE: dict[tuple[str, str, str], np.ndarray] = {}
+
+
 def dense_matrix(bench: Bench, model: str, doc: str = "context") -> np.ndarray:
-    """Cosine of every (query, finding) with a model's cached vectors (passages ``heading: text`` by default)."""
+    """Cosine of every (query, finding) with a model's cached vectors (passages ``heading: text`` by default); the
+    model is loaded and the matrix computed once per process."""
+    key = (bench.name, model, doc)
+    if key not in _DENSE:
+        _DENSE[key] = _cosines(bench, model, doc)
+    return _DENSE[key]
+
+
+def _cosines(bench: Bench, model: str, doc: str) -> np.ndarray:
     from kensaku.index.embed import load_embedder
 
     embedder = load_embedder(model)
@@ -236,11 +247,12 @@ def check(name: str) -> int:
     searcher = make_searcher(bench.findings, emb, form=str(NEW["form"]), options=BuildOptions())  # the defaults
     lab = lab_for(bench, str(NEW["form"]), str(NEW["doc"]), float(NEW["k1"]), float(NEW["b"]))
     bad = 0
+    position = {q: i for i, q in enumerate(bench.qids)}
     for split in ("dev", "test"):
         queries = bench.splits[split].queries
         real = run_queries(searcher, queries, modes=("hybrid",), show_progress=False)["hybrid"]
         for qid in queries:
-            row = bench.qids.index(qid)
+            row = position[qid]
             mine = [lab.ids[i] for i in fuse(lab.bm25[row], lab.cos[row], NEW_FUSION, lab.blocks, 1.0)[:10]]
             if mine != real[qid][:10]:
                 bad += 1

@@ -76,7 +76,7 @@ def turn(step: int) -> None:
     st.session_state.page = max(1, int(st.session_state.page) + step)
 
 
-def sidebar(index: Index, state: SearchState) -> None:
+def sidebar(index: Index, state: SearchState, settings: Settings) -> None:
     """Filters with counts (each narrowed by the others), the reset button, result size and index status."""
     chosen = tuple(state.chosen.items())
     found = cached_options(index.fingerprint, chosen, state.lessons_only, index)
@@ -97,7 +97,7 @@ def sidebar(index: Index, state: SearchState) -> None:
         st.toggle("知見・課題のみ", key="lessons_only", on_change=first_page)
         st.button("絞り込みを解除", key="reset", on_click=reset_filters, disabled=not state.filters.active)
         st.slider("1 ページの表示件数", 1, 50, key="k", on_change=first_page)
-        rerank_toggle(Settings.from_env())
+        rerank_toggle(settings)
         manifest = index.manifest
         try:
             built = datetime.fromisoformat(manifest.created).astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
@@ -119,10 +119,9 @@ def rerank_toggle(settings: Settings) -> None:
     )
 
 
-def active_reranker() -> Reranker | None:
+def active_reranker(settings: Settings) -> Reranker | None:
     """The reranker to search with: the settings' one while its toggle is on; a reranker that cannot be loaded is
     shown as an error (in Japanese) and the search goes on without it."""
-    settings = Settings.from_env()
     if not settings.reranker or not st.session_state.get("use_rerank", True):
         return None
     try:
@@ -168,13 +167,13 @@ def paging(state: SearchState, total: int, shown: int) -> None:
     forward.button("次へ", key="next", on_click=turn, args=(1,), disabled=state.page >= pages)
 
 
-def results(index: Index, state: SearchState) -> list[Hit]:
+def results(index: Index, state: SearchState, settings: Settings) -> list[Hit]:
     """Search and show the cards (or say that nothing answers the question); returns the hits shown as results.
 
     Hits below the relevance cut-off that ``total`` counts by (``found.relevant``) are not results: they are shown
     only behind 「関連の薄い結果（参考）」, and all of them are when the question has no good answer.
     """
-    reranker = active_reranker()
+    reranker = active_reranker(settings)
     try:
         found = index.query(state.query, state.k, offset=state.offset, filters=state.filters, reranker=reranker)
     except KensakuError as exc:
@@ -227,7 +226,8 @@ def main() -> None:
     st.title("kensaku 事例検索")
     st.caption("自治体の取組事例から、知見・課題を探します。")
     try:
-        index = load_index(str(Settings.from_env().index_dir))
+        settings = Settings.from_env()  # read once per run: the index folder and the reranker come from it
+        index = load_index(str(settings.index_dir))
     except Exception as exc:  # any load failure is shown to the user, in Japanese, with its reason
         show_error(exc, "索引を開けませんでした。")
         st.stop()
@@ -238,7 +238,7 @@ def main() -> None:
         st.form_submit_button("検索", type="primary", on_click=submit, shortcut="Ctrl+Enter")
         st.caption(ENTER_NOTE)
     state = SearchState.from_widgets(st.session_state.active_query, st.session_state.to_dict())
-    sidebar(index, state)
+    sidebar(index, state, settings)
     basket_view.section(index)
     hits: list[Hit] = []
     if not state.query:
@@ -246,6 +246,6 @@ def main() -> None:
     elif state.filters.active and not matching(index.findings, state.chosen, state.lessons_only):
         no_findings(state)
     else:
-        hits = results(index, state)
+        hits = results(index, state, settings)
     downloads(index, state, hits)
     st.query_params.from_dict({**state.to_params(), **basket_view.params()})
