@@ -19,7 +19,7 @@ case as held or failed:
 * **index corruptions**: an index of the real ordinances (``tests/fixtures/real/ordinance``) is built by each side
   (with relative paths, from its own folder), and a second index of the same documents with a few characters
   substituted (same shape: same rows). On a fresh copy per case: every file of the index (each ``bm25/`` array and
-  JSON, ``dense.faiss``, ``findings.jsonl``, ``inputs.json``, ``manifest.json``) gets a byte flipped at its start,
+  JSON, ``vectors.npy``, ``findings.jsonl``, ``inputs.json``, ``manifest.json``) gets a byte flipped at its start,
   middle and end, a zeroed block, truncation to half, emptied, deleted, and replaced by the same file of the other
   index; ``findings.jsonl`` rows are swapped, reversed, duplicated, deleted, edited (text, id, a control character,
   broken JSON); every manifest field (top level, and the fields inside ``model``, ``tokenizer``, ``build_options``,
@@ -634,8 +634,8 @@ def _manifest_edit(path: list[str | int], value: Any, *, rehash: bool) -> Callab
 QUICK_DAMAGES = (
     ("findings.jsonl", "byte flipped in the middle"),
     ("findings.jsonl", "replaced"),
-    ("dense.faiss", "byte flipped at the end"),
-    ("dense.faiss", "replaced"),
+    ("vectors.npy", "byte flipped at the end"),
+    ("vectors.npy", "replaced"),
     ("manifest.json", "truncated"),
     ("findings.jsonl rows", "rows 1 and 2 swapped"),
     ("manifest model.name", "null"),

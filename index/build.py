@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -25,12 +26,14 @@ from kensaku.errors import (
     NoSearchableWordsError,
     NothingToIndexError,
 )
-from kensaku.index.dense import DenseIndex
+from kensaku.index.columns import FindingTable
+from kensaku.index.dense import AnnKind, DenseIndex
 from kensaku.index.documents import apply_meta, carry_over, prior_records
 from kensaku.index.embed import Embedder
 from kensaku.index.incremental import BuildStats, PreviousIndex, reuse_problem
+from kensaku.index.journal import EmbedJournal
 from kensaku.index.manifest import BuildOptions, DocumentMeta, IngestInfo, Manifest, ModelInfo, SourceRecord
-from kensaku.index.sparse import SparseIndex
+from kensaku.index.sparse import SparseIndex, TokenIds
 from kensaku.index.store import (
     IndexBundle,
     check_files,
@@ -97,14 +100,14 @@ def _tokenize(
     options: BuildOptions,
     show_progress: bool,
     on_progress: ProgressCallback | None,
-) -> list[list[str]]:
-    """The BM25 terms of every finding (with a progress bar)."""
+) -> TokenIds:
+    """The BM25 terms of every finding as term ids, one finding at a time (with a progress bar)."""
     from tqdm import tqdm
 
-    token_lists = []
+    token_lists = TokenIds()
     with tqdm(total=len(findings), desc="tokenize", unit="finding", file=sys.stderr, disable=not show_progress) as bar:
         for number, finding in enumerate(findings, start=1):
-            token_lists.append(tokenizer.tokenize(lexical_text(finding, options)))
+            token_lists.add(tokenizer.tokenize(lexical_text(finding, options)))
             bar.update(1)
             if on_progress and number % 100 == 0:
                 on_progress("tokenize", number, len(findings))
@@ -122,6 +125,7 @@ def build_bundle(
     on_progress: ProgressCallback | None = None,
     known_vectors: Mapping[str, np.ndarray] | None = None,
     inputs: Sequence[str] = (),
+    journal: EmbedJournal | None = None,
 ) -> IndexBundle:
     """Tokenize and embed ``findings`` into an in-memory :class:`IndexBundle` (not yet saved).
 
@@ -135,6 +139,8 @@ def build_bundle(
         on_progress: Called with (stage, done, total).
         known_vectors: Vectors by finding id that need no embedding (from the previous index).
         inputs: The paths the build was asked for (recorded, so that rebuilds walk folders again).
+        journal: Where vectors are written in chunks as they are computed, and taken from when a killed build
+            left them there (:mod:`kensaku.index.journal`); ``None`` embeds in one go and writes nothing.
 
     Raises:
         NothingToIndexError: ``findings`` is empty.
@@ -152,10 +158,13 @@ def build_bundle(
     options = BuildOptions.of(settings)
     tokenizer = tokenizer or Tokenizer(TokenizerConfig(form=settings.token_form))
     token_lists = _tokenize(findings, tokenizer, options, show_progress, on_progress)
-    if not any(token_lists):
+    if not token_lists:
         raise _no_words(findings, sources)
     sparse = SparseIndex.build(token_lists, k1=settings.bm25_k1, b=settings.bm25_b)
-    dense = DenseIndex.build(_embed(findings, embedder, options, known_vectors or {}, show_progress, on_progress))
+    dense = DenseIndex.build(
+        _embed(findings, embedder, options, known_vectors or {}, show_progress, on_progress, journal),
+        ann=cast(AnnKind, settings.ann),
+    )
     manifest = Manifest(
         model=ModelInfo.of(embedder),
         tokenizer=tokenizer.config,
@@ -166,7 +175,8 @@ def build_bundle(
         sources=tuple(sources),
         findings=len(findings),
     ).stamped()
-    return IndexBundle(directory=None, manifest=manifest, findings=tuple(findings), sparse=sparse, dense=dense)
+    table = FindingTable.of(findings)
+    return IndexBundle(directory=None, manifest=manifest, findings=table, sparse=sparse, dense=dense)
 
 
 def _no_words(findings: Sequence[Finding], sources: Sequence[SourceRecord]) -> NoSearchableWordsError:
@@ -188,25 +198,47 @@ def _embed(
     known: Mapping[str, np.ndarray],
     show_progress: bool,
     on_progress: ProgressCallback | None,
+    journal: EmbedJournal | None = None,
 ) -> np.ndarray:
-    """Vectors of all findings: ``known`` ones as given, the others embedded (with a progress bar)."""
+    """Vectors of all findings: ``known`` ones as given, those a killed build left in ``journal`` taken from it, the
+    others embedded chunk by chunk, each chunk written to ``journal`` as soon as it is done.
+
+    Progress (the bar on stderr, whose ETA is reckoned from this run's rate, and ``on_progress``) counts the resumed
+    vectors as done out of every finding that needed a vector.
+    """
     from tqdm import tqdm
 
-    todo = [i for i, f in enumerate(findings) if f.id not in known]
-    with tqdm(total=len(todo), desc="embed", unit="finding", file=sys.stderr, disable=not show_progress) as bar:
-
-        def embedded(count: int) -> None:
-            bar.update(count)
-            if on_progress:
-                on_progress("embed", bar.n, len(todo))
-
-        fresh = embedder.encode_passages([dense_text(findings[i], options) for i in todo], progress=embedded)
     vectors = np.zeros((len(findings), embedder.dim), dtype=np.float32)
-    if todo:
-        vectors[todo] = fresh
+    todo: list[int] = []
     for row, finding in enumerate(findings):
         if finding.id in known:
             vectors[row] = known[finding.id]
+        else:
+            todo.append(row)
+    texts = [dense_text(findings[i], options) for i in todo]
+    keys = journal.keys(texts) if journal else []
+    resumed = set(journal.resume(keys, vectors, todo)) if journal else set()
+    missing = [n for n in range(len(todo)) if n not in resumed]
+    size = journal.size if journal else max(len(missing), 1)
+    done = len(resumed)
+    bar = tqdm(total=len(todo), initial=done, desc="embed", unit="finding", file=sys.stderr, disable=not show_progress)
+    with bar:
+
+        def embedded(count: int) -> None:
+            nonlocal done
+            done += count
+            bar.update(count)
+            if on_progress:
+                on_progress("embed", done, len(todo))
+
+        if on_progress and done:
+            on_progress("embed", done, len(todo))
+        for start in range(0, len(missing), size):
+            part = missing[start : start + size]
+            fresh = embedder.encode_passages([texts[n] for n in part], progress=embedded)
+            vectors[[todo[n] for n in part]] = fresh
+            if journal:
+                journal.append([keys[n] for n in part], fresh)
     return vectors
 
 
@@ -304,6 +336,7 @@ def build_index(
     reused = [s.reused for s in result.sources]
     sources = carry_over(_source_records(result), prior, warned, reused, meta or {})
     known = old.vectors(_reused_findings(result)) if old else {}
+    journal = EmbedJournal(directory, ModelInfo.of(embedder))  # vectors of a killed build of this index, if any
     bundle = build_bundle(
         apply_meta(result.findings, sources),
         sources,
@@ -314,15 +347,18 @@ def build_index(
         known_vectors=known,
         # What was asked for (folders too), so that a rebuild also picks up documents added to a folder since.
         inputs=list(dict.fromkeys(str(Path(p).resolve()) for p in paths)),
+        journal=journal,
     )
     saved = save_bundle(bundle, directory)
+    journal.discard()  # its vectors are in the saved index now
     final = saved.directory
     assert final is not None
-    embedded = len(result.findings) - len(known)
+    embedded = len(result.findings) - len(known) - journal.resumed
     if old is not None:
         stats = old.stats(sources, sum(1 for s in result.sources if s.reused), embedded)
     else:
         stats = BuildStats(new=len(sources), embedded=embedded, full_reason=why)
+    stats = replace(stats, resumed=journal.resumed)
     report = BuildReport(final, True, "", len(bundle.findings), len(sources), result, stats)
     return saved, report
 

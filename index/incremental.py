@@ -28,10 +28,12 @@ class BuildStats:
         changed: Documents whose bytes or id prefix changed (read and embedded again).
         unchanged: Documents taken over from the previous index (not read, not embedded).
         removed: Documents of the previous index that are no longer among the sources (or no longer readable).
-        embedded: Findings that were embedded.
+        embedded: Findings that were embedded by this build.
         full_reason: Why the previous index could not be reused (``""`` for an incremental build).
         repair: What was damaged in the previous index when only the rows of its undamaged documents were reused
             (``""`` when it was whole).
+        resumed: Findings whose vectors were taken from the embedding journal of an earlier build of this index
+            that was killed before it finished (:mod:`kensaku.index.journal`), so not embedded again.
     """
 
     new: int = 0
@@ -41,6 +43,7 @@ class BuildStats:
     embedded: int = 0
     full_reason: str = ""
     repair: str = ""
+    resumed: int = 0
 
     def to_dict(self) -> dict[str, int | str]:
         """JSON-ready dict."""

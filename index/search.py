@@ -15,7 +15,6 @@ from kensaku.index.embed import Embedder
 from kensaku.index.hybrid import (
     MODES,
     Mode,
-    block_ids,
     block_lift,
     order_by,
     rank_of,
@@ -23,7 +22,14 @@ from kensaku.index.hybrid import (
     top_ids,
     weighted_fusion,
 )
-from kensaku.index.relevance import Calibration, Ranking, load_calibration, query_evidence, uncalibrated_total
+from kensaku.index.relevance import (
+    Calibration,
+    DenseSummary,
+    Ranking,
+    load_calibration,
+    query_evidence,
+    uncalibrated_total,
+)
 from kensaku.index.store import IndexBundle
 from kensaku.index.tokenizer import Tokenizer
 from kensaku.ingest.models import KINDS, Finding
@@ -164,6 +170,8 @@ class Results:
             ``True`` without calibration).
         offset: Hits skipped before this page.
         cutoff: The relevance a finding needs to be counted in ``total`` (``None`` without calibration).
+        total_exact: ``False`` when ``total`` was counted over both legs' best candidates only (an index large
+            enough to have an IVF dense index: it is then a lower bound).
     """
 
     query: str
@@ -172,6 +180,7 @@ class Results:
     answerable: bool
     offset: int
     cutoff: float | None = None
+    total_exact: bool = True
 
     def relevant(self, hit: Hit) -> bool:
         """Whether ``hit`` clears the cut-off ``total`` counts by (always, without calibration)."""
@@ -184,6 +193,7 @@ class Results:
             "total": self.total,
             "answerable": self.answerable,
             "offset": self.offset,
+            "total_exact": self.total_exact,
             "hits": [hit.to_dict() for hit in self.hits],
         }
 
@@ -223,6 +233,18 @@ def check_query(query: str) -> str:
     return text
 
 
+TOTAL_POOL = 1000
+
+
+@dataclass(frozen=True)
+class _DenseLeg:
+    top: np.ndarray
+    summary: DenseSummary
+    rows: np.ndarray
+    cosines: np.ndarray
+    exact: bool
+
+
 @dataclass
 class Searcher:
     """Hybrid search over one loaded index; build once per process and share (read-only, thread-safe).
@@ -248,12 +270,11 @@ class Searcher:
             self.tokenizer = Tokenizer(self.bundle.manifest.tokenizer)
         if self.calibration is None:
             self.calibration = load_calibration(self.bundle.manifest.model.name)
-        self._row = {f.id: i for i, f in enumerate(self.bundle.findings)}
-        self._blocks = block_ids(self.bundle.findings)
+        self._blocks = self.bundle.columns.blocks
 
     @property
-    def findings(self) -> tuple[Finding, ...]:
-        """All findings, in index order."""
+    def findings(self) -> Sequence[Finding]:
+        """All findings, in index order (a :class:`~kensaku.index.columns.FindingTable`: rows are read on demand)."""
         return self.bundle.findings
 
     def finding(self, finding_id: str) -> Finding:
@@ -262,7 +283,7 @@ class Searcher:
         Raises:
             FindingNotFoundError: No such id (a ``KeyError``); the message shows what ids look like.
         """
-        row = self._row.get(finding_id)
+        row = self.bundle.findings.row_of(finding_id)
         if row is None:
             raise FindingNotFoundError(
                 f"no finding with id {finding_id!r} in this index", f"ids look like {self.findings[0].id!r}"
@@ -270,9 +291,30 @@ class Searcher:
         return self.findings[row]
 
     def _allowed(self, filters: Filters | None) -> np.ndarray | None:
+        """Boolean mask of the rows passing ``filters`` (``None``: no filter), from the code columns."""
         if filters is None or not filters.active:
             return None
-        return np.array([i for i, f in enumerate(self.findings) if filters.accepts(f)], dtype=np.int64)
+        columns = self.bundle.columns
+        mask = np.ones(columns.n_rows, dtype=bool)
+        wanted = (
+            ("municipality", filters.municipalities),
+            ("chapter", filters.chapters),
+            ("section", filters.sections),
+            ("kind", filters.kinds),
+            ("document", filters.documents),
+            ("year", filters.years),
+        )
+        for name, values in wanted:
+            if values:
+                mask &= columns.mask(name, values)
+        for name, values in (("municipality", filters.exclude_municipalities), ("document", filters.exclude_documents)):
+            if values:
+                mask &= ~columns.mask(name, values)
+        for finding_id in filters.exclude_ids:
+            row = self.bundle.findings.row_of(finding_id)
+            if row is not None:
+                mask[row] = False
+        return mask
 
     def _encode(self, query: str, mode: Mode) -> tuple[str, list[str], np.ndarray]:
         """The checked query text, its terms and its vector."""
@@ -363,7 +405,7 @@ class Searcher:
         hits = self._hits(ranking, offset, offset + k)
         total, answerable = self._verdict(ranking)
         cutoff = self.calibration.finding if self.calibration is not None else None
-        return Results(text, hits, total, answerable, offset, cutoff)
+        return Results(text, hits, total, answerable, offset, cutoff, ranking.total_exact)
 
     def rank_vectors(
         self,
@@ -383,31 +425,17 @@ class Searcher:
             raise QueryError(f"k={k} is out of range", f"use 1 to {DEFAULTS.max_k}")
         fusion = fusion or self.fusion
         allowed = self._allowed(filters)
-        if allowed is not None and allowed.size == 0:
+        if allowed is not None and not allowed.any():
             return None
         depth = max(fusion.depth, k)
         bm25_all = self.bundle.sparse.scores(terms)
         bm25_top = np.zeros(0, dtype=np.int64)
         if mode != "dense":
             # A document that shares no term with the query is not a BM25 candidate (its rank would be noise).
-            matching = np.flatnonzero(bm25_all > 0)
-            bm25_top = top_ids(bm25_all, depth, matching if allowed is None else np.intersect1d(matching, allowed))
-        # One pass scores every finding: the dense leg's top `depth` (ties by row id), the relevance evidence (in
-        # every mode) and the count of `total` all come from it. The evidence is taken over the whole index, never
-        # the filtered part, so a finding's relevance does not depend on the filters (a filter never raises `total`).
-        n_docs = self.bundle.dense.n_docs
-        full_rows, full_cosines = self.bundle.dense.search(vector, n_docs, None)
-        all_rows, all_cosines = full_rows, full_cosines
-        if allowed is not None:
-            keep = np.zeros(n_docs, dtype=bool)
-            keep[allowed] = True
-            kept = keep[full_rows]
-            all_rows, all_cosines = full_rows[kept], full_cosines[kept]
-        dense_top = np.zeros(0, dtype=np.int64)
-        if mode != "bm25":
-            cosines = np.full(n_docs, -np.inf, dtype=np.float32)
-            cosines[full_rows] = full_cosines
-            dense_top = top_ids(cosines, depth, allowed)
+            matching = bm25_all > 0
+            bm25_top = top_ids(bm25_all, depth, np.flatnonzero(matching if allowed is None else matching & allowed))
+        legs = self._dense_leg(vector, depth, allowed, bm25_all, bm25_top)
+        dense_top = legs.top if mode != "bm25" else np.zeros(0, dtype=np.int64)
         candidates = np.unique(np.concatenate([bm25_top, dense_top]))
         bm25 = bm25_all[candidates]
         dense = self.bundle.dense.scores_for(vector, candidates)
@@ -423,7 +451,9 @@ class Searcher:
                 fused = weighted_fusion(bm25, dense, fusion.w_dense)
             fused = block_lift(fused, self._blocks[candidates], fusion.block_weight)
         order = order_by(fused, candidates)
-        evidence = query_evidence(self.bundle.sparse, terms, full_cosines, None)
+        # The evidence is taken over the whole index, never the filtered part, so a finding's relevance does not
+        # depend on the filters (a filter never raises `total`).
+        evidence = query_evidence(self.bundle.sparse, terms, legs.summary, None)
         return Ranking(
             candidates[order],
             fused[order],
@@ -433,11 +463,38 @@ class Searcher:
             dense_rank[order],
             evidence,
             bm25_all,
-            dense_top,
+            legs.top,
             allowed,
-            all_rows,
-            all_cosines,
+            legs.rows,
+            legs.cosines,
+            legs.exact,
         )
+
+    def _dense_leg(
+        self, vector: np.ndarray, depth: int, allowed: np.ndarray | None, bm25_all: np.ndarray, bm25_top: np.ndarray
+    ) -> _DenseLeg:
+        """The dense leg's top ``depth`` (filtered; ties by row id), the summary of the cosines of the whole index,
+        and the rows ``total`` is counted over with their cosines.
+
+        With an exact (flat) dense index one pass scores every finding and all three come from it. With an IVF
+        index the summary's mean and spread come from the vectors' stored moments (exact), its top from the IVF
+        search, and ``total`` is counted over the allowed rows among both legs' top :data:`TOTAL_POOL`.
+        """
+        dense = self.bundle.dense
+        if dense.kind == "flat":
+            cosines = dense.cosines(vector)
+            rows = np.arange(dense.n_docs) if allowed is None else np.flatnonzero(allowed)
+            top = top_ids(cosines, depth, None if allowed is None else rows)
+            return _DenseLeg(top, DenseSummary.of(cosines), rows, cosines if allowed is None else cosines[rows], True)
+        pool, _ = dense.search(vector, max(depth, TOTAL_POOL), allowed)
+        whole = pool if allowed is None else dense.search(vector, 10, None)[0]
+        best = np.sort(dense.scores_for(vector, whole[:10]))[::-1]
+        mean, std = dense.moments_of(vector)
+        summary = DenseSummary(float(best[0]), float(best[-1]), mean, std) if best.size else DenseSummary.of(best)
+        matching = bm25_all > 0 if allowed is None else (bm25_all > 0) & allowed
+        lexical = top_ids(bm25_all, TOTAL_POOL, np.flatnonzero(matching))
+        rows = np.union1d(pool, np.union1d(lexical, bm25_top))
+        return _DenseLeg(pool[:depth], summary, rows, dense.scores_for(vector, rows), False)
 
     def _relevance(self, ranking: Ranking, stop: int) -> list[float | None]:
         """Relevance of the first ``stop`` candidates (``None`` each without calibration)."""
@@ -511,6 +568,7 @@ class Searcher:
             )
             # The stored vector is the finding's own embedding: no need to encode it again.
             assert self.tokenizer is not None
-            vector = self.bundle.dense.vectors(np.array([self._row[source.id]]))[0]
+            row = self.bundle.findings.row_of(source.id)
+            vector = self.bundle.dense.vectors(np.array([row]))[0]
             return self.search_vectors(self.tokenizer.tokenize(query), vector, k, filters=filters)
         return self.search(check_query(text or ""), k, filters=filters)

@@ -1,55 +1,263 @@
-"""BM25 over MeCab content-word tokens (bm25s), with full score arrays so fusion and filters stay exact."""
+"""BM25 over MeCab content-word tokens, with full score arrays so fusion and filters stay exact.
+
+The index keeps term frequencies, not scores: for each term the documents holding it and how often (a CSC matrix:
+``indptr`` by term id, ``docs``, ``tfs``), and each document's length. A query's scores are computed from them with
+the Lucene variant of BM25 (Kamphuis et al., ECIR 2020), the formula bm25s uses and with its float32 arithmetic, so
+the scores equal those of the bm25s indexes kensaku wrote before format 6 (``tests/unit/test_bm25_oracle.py``)::
+
+    idf(t)   = ln(1 + (N - df + 0.5) / (df + 0.5))
+    score    = Σ_t idf(t) · tf / (tf + k1 · (1 - b + b · dl / avgdl))
+
+Keeping frequencies rather than scores is what lets N, df and avgdl change without touching every stored score (an
+index made of parts). The matrix is built with numpy from :class:`TokenIds` (one sort of all (term, document)
+pairs; no Python loop per term), and memory-mapped on open. Indexes of formats 1–5 hold bm25s score arrays instead;
+:class:`SparseIndex.load` reads those through bm25s.
+
+Files (``bm25/``): ``vocab.json`` (the terms, in id order), ``indptr.npy`` (int64), ``docs.npy`` (int32),
+``tfs.npy`` (float32), ``lengths.npy`` (int32), ``params.json`` (k1, b).
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from kensaku.config import DEFAULTS
 from kensaku.errors import NothingToIndexError
 
+VOCAB, INDPTR, DOCS, TFS, LENGTHS, PARAMS = (
+    "vocab.json",
+    "indptr.npy",
+    "docs.npy",
+    "tfs.npy",
+    "lengths.npy",
+    "params.json",
+)
 
-class SparseIndex:
-    """A BM25 index over pre-tokenized documents.
 
-    Args:
-        retriever: A fitted ``bm25s.BM25``.
+class TokenIds:
+    """Documents as arrays of term ids and the vocabulary that names them: a build keeps this, 4 bytes a term,
+    instead of a Python string per term (which took ~26 KB per finding while a 1M-finding build held them).
+
+    >>> docs = TokenIds()
+    >>> docs.add(["契約", "フェロー", "契約"]); docs.add([])
+    >>> [d.tolist() for d in docs.docs], docs.vocab, bool(docs)
+    ([[0, 1, 0], []], {'契約': 0, 'フェロー': 1}, True)
     """
 
-    def __init__(self, retriever: Any) -> None:  # noqa: ANN401 - bm25s.BM25 is untyped
-        """Wrap a fitted retriever (use :meth:`build` or :meth:`load`)."""
-        self._bm25 = retriever
+    def __init__(self) -> None:
+        """An empty collection (use :meth:`add`, or :meth:`of` for token lists)."""
+        self.docs: list[np.ndarray] = []
+        self.vocab: dict[str, int] = {}
+
+    @classmethod
+    def of(cls, token_lists: Sequence[Sequence[str]]) -> TokenIds:
+        """The term ids of documents given as lists of terms."""
+        out = cls()
+        for terms in token_lists:
+            out.add(terms)
+        return out
+
+    def add(self, terms: Sequence[str]) -> None:
+        """Append one document."""
+        vocab = self.vocab
+        self.docs.append(np.fromiter((vocab.setdefault(t, len(vocab)) for t in terms), dtype=np.int32))
+
+    def __len__(self) -> int:
+        """Number of documents."""
+        return len(self.docs)
+
+    def __bool__(self) -> bool:
+        """Whether some document has a term."""
+        return bool(self.vocab)
+
+
+def lucene(tfs: np.ndarray, lengths: np.ndarray, idf: float, avgdl: float, k1: float, b: float) -> np.ndarray:
+    """BM25 (Lucene) scores of one term's postings, computed as bm25s computes its stored scores: the idf rounded to
+    float32, the length normalisation and the product in float64, the score rounded to float32."""
+    norm = k1 * ((1 - b) + b * lengths.astype(np.float64) / avgdl)
+    tf = tfs.astype(np.float64)
+    return (np.float64(np.float32(idf)) * (tf / (norm + tf))).astype(np.float32)
+
+
+class SparseIndex:
+    """A BM25 index: term frequencies per term (CSC) and document lengths; scores are computed per query.
+
+    Args:
+        vocab: Term → id.
+        indptr: ``(terms + 1,)`` int64: term ``t``'s postings are ``docs[indptr[t]:indptr[t + 1]]``.
+        docs: Document of each posting (int32, ascending within a term).
+        tfs: Frequency of the term in that document (float32).
+        lengths: Terms per document (int32).
+        k1: BM25 k1.
+        b: BM25 b.
+    """
+
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        indptr: np.ndarray,
+        docs: np.ndarray,
+        tfs: np.ndarray,
+        lengths: np.ndarray,
+        *,
+        k1: float,
+        b: float,
+    ) -> None:
+        """Wrap the arrays (use :meth:`build` or :meth:`load`)."""
+        self.vocab, self.k1, self.b = vocab, k1, b
+        self._indptr, self._docs, self._tfs, self._lengths = indptr, docs, tfs, lengths
+        # As bm25s: the mean length in float64, each document's length normalisation in float64.
+        self._avgdl = float(np.asarray(lengths, dtype=np.float64).mean()) if len(lengths) else 1.0
 
     @classmethod
     def build(
-        cls, token_lists: Sequence[Sequence[str]], *, k1: float = DEFAULTS.bm25_k1, b: float = DEFAULTS.bm25_b
+        cls,
+        token_lists: Sequence[Sequence[str]] | TokenIds,
+        *,
+        k1: float = DEFAULTS.bm25_k1,
+        b: float = DEFAULTS.bm25_b,
     ) -> SparseIndex:
-        """Index documents given as lists of terms (a document may have no terms, but one at least must have one).
+        """Index documents given as lists of terms or as :class:`TokenIds` (a document may have no terms, but one at
+        least must have one).
 
         ``k1`` and ``b`` default to the tuned values (lower than the usual k1 = 1.2–1.5: short findings and
         questions reward a match more than its repetition; see ``docs/evaluation.md``).
 
         Raises:
-            NothingToIndexError: No document has a term (bm25s cannot build an empty vocabulary).
+            NothingToIndexError: No document has a term.
         """
-        import bm25s
-
-        if not any(token_lists):
+        docs = token_lists if isinstance(token_lists, TokenIds) else TokenIds.of(token_lists)
+        if not docs:
             raise NothingToIndexError(
-                f"none of the {len(token_lists)} document(s) has a term to index",
+                f"none of the {len(docs)} document(s) has a term to index",
                 "give at least one document with a word in it",
             )
-        retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
-        retriever.index([list(tokens) for tokens in token_lists], show_progress=False)
-        return cls(retriever)
+        n_docs, n_terms = len(docs.docs), len(docs.vocab)
+        lengths = np.fromiter((d.size for d in docs.docs), dtype=np.int32, count=n_docs)
+        terms = np.concatenate(docs.docs).astype(np.int64)
+        owners = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        pairs, counts = np.unique(terms * n_docs + owners, return_counts=True)  # sorted by term, then document
+        del terms, owners
+        term_of = pairs // n_docs
+        indptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(np.bincount(term_of, minlength=n_terms), out=indptr[1:])
+        postings = (pairs - term_of * n_docs).astype(np.int32)
+        return cls(dict(docs.vocab), indptr, postings, counts.astype(np.float32), lengths, k1=k1, b=b)
+
+    @property
+    def n_docs(self) -> int:
+        """Number of indexed documents."""
+        return int(self._lengths.shape[0])
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """The documents holding ``term`` and its frequency in each (empty when it is not in the vocabulary)."""
+        tid = self.vocab.get(term)
+        if tid is None:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+        start, stop = int(self._indptr[tid]), int(self._indptr[tid + 1])
+        return np.asarray(self._docs[start:stop]), np.asarray(self._tfs[start:stop])
+
+    def idf(self, df: int) -> float:
+        """Lucene's idf of a term in ``df`` documents."""
+        return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
+
+    @property
+    def total_length(self) -> int:
+        """Terms in all documents."""
+        return int(np.asarray(self._lengths, dtype=np.int64).sum())
+
+    def lengths_of(self, docs: np.ndarray) -> np.ndarray:
+        """Terms in each of the documents ``docs``."""
+        return np.asarray(self._lengths[docs])
+
+    def _term_scores(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(documents, float32 scores)`` of one term."""
+        docs, tfs = self.postings(term)
+        if not docs.size:
+            return docs, tfs
+        return docs, lucene(tfs, self.lengths_of(docs), self.idf(int(docs.size)), self._avgdl, self.k1, self.b)
+
+    def scores(self, terms: Sequence[str]) -> np.ndarray:
+        """BM25 score of every document for the query terms (a repeated term counts again; zeros when no term is in
+        the vocabulary)."""
+        scores = np.zeros(self.n_docs, dtype=np.float32)
+        parts = [self._term_scores(t) for t in terms if t in self.vocab]
+        if parts:
+            np.add.at(scores, np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+        return scores
+
+    def save(self, directory: Path) -> None:
+        """Write the arrays (.npy), the vocabulary and the parameters (.json) into ``directory``; no pickle."""
+        terms = sorted(self.vocab, key=self.vocab.__getitem__)
+        (directory / VOCAB).write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
+        params = {"k1": self.k1, "b": self.b, "method": "lucene", "stores": "term frequencies"}
+        (directory / PARAMS).write_text(json.dumps(params), encoding="utf-8")
+        for name, array in ((INDPTR, self._indptr), (DOCS, self._docs), (TFS, self._tfs), (LENGTHS, self._lengths)):
+            np.save(directory / name, np.asarray(array))
+
+    @classmethod
+    def load(cls, directory: Path) -> SparseIndex | LegacySparseIndex:
+        """Read an index written by :meth:`save` (arrays memory-mapped), or the bm25s index of an older format.
+
+        Raises:
+            ValueError: The files disagree with each other.
+        """
+        if not (directory / VOCAB).exists():
+            return LegacySparseIndex.load(directory)
+        terms = json.loads((directory / VOCAB).read_text(encoding="utf-8"))
+        params = json.loads((directory / PARAMS).read_text(encoding="utf-8"))
+        indptr, docs, tfs, lengths = (np.load(directory / n, mmap_mode="r") for n in (INDPTR, DOCS, TFS, LENGTHS))
+        if indptr.shape != (len(terms) + 1,) or docs.shape != tfs.shape or int(indptr[-1]) != docs.shape[0]:
+            raise ValueError(f"the BM25 arrays do not fit together ({len(terms)} terms, {docs.shape[0]} postings)")
+        if docs.size and int(docs.max()) >= lengths.shape[0]:
+            raise ValueError(f"a BM25 posting names a document past the {lengths.shape[0]} indexed")
+        vocab = {term: i for i, term in enumerate(terms)}
+        return cls(vocab, indptr, docs, tfs, lengths, k1=float(params["k1"]), b=float(params["b"]))
+
+
+class LegacySparseIndex:
+    """The bm25s score arrays of an index written before format 6 (read-only; the next build writes the new form).
+
+    Args:
+        retriever: A loaded ``bm25s.BM25``.
+    """
+
+    def __init__(self, retriever: Any) -> None:  # noqa: ANN401 - bm25s.BM25 is untyped
+        """Wrap a loaded retriever."""
+        self._bm25 = retriever
+
+    @classmethod
+    def load(cls, directory: Path) -> LegacySparseIndex:
+        """Read the bm25s files in ``directory``."""
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(directory), show_progress=False, verbosity=0, mmap=True))
 
     @property
     def n_docs(self) -> int:
         """Number of indexed documents."""
         return int(self._bm25.scores["num_docs"])
+
+    @property
+    def vocab(self) -> dict[str, int]:
+        """Term → id."""
+        vocab: dict[str, int] = self._bm25.vocab_dict
+        return vocab
+
+    def idf(self, df: int) -> float:
+        """Lucene's idf of a term in ``df`` documents."""
+        return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """The documents holding ``term`` (their frequencies are not stored: ones)."""
+        docs = np.flatnonzero(self.scores([term]) > 0).astype(np.int32)
+        return docs, np.ones(docs.size, dtype=np.float32)
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every document for the query terms (zeros when no term is in the vocabulary)."""
@@ -59,13 +267,24 @@ class SparseIndex:
         scores: np.ndarray = self._bm25.get_scores(known)
         return scores.astype(np.float32, copy=False)
 
-    def save(self, directory: Path) -> None:
-        """Write the bm25s arrays and parameters (plain .npy/.json files, no pickle)."""
-        self._bm25.save(str(directory), show_progress=False)
 
-    @classmethod
-    def load(cls, directory: Path) -> SparseIndex:
-        """Read an index written by :meth:`save`."""
-        import bm25s
+class Sparse(Protocol):
+    """What the searcher asks of a BM25 leg (:class:`SparseIndex`, :class:`LegacySparseIndex`, or the parts of an
+    index together, :class:`kensaku.index.parts.PartedSparse`)."""
 
-        return cls(bm25s.BM25.load(str(directory), show_progress=False, verbosity=0))
+    @property
+    def n_docs(self) -> int:
+        """Number of indexed documents."""
+        ...
+
+    def scores(self, terms: Sequence[str]) -> np.ndarray:
+        """BM25 score of every document for the query terms."""
+        ...
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """The documents holding ``term`` and its frequency in each."""
+        ...
+
+    def idf(self, df: int) -> float:
+        """Lucene's idf of a term in ``df`` documents."""
+        ...

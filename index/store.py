@@ -1,17 +1,24 @@
 """Save and load an index directory: plain files plus a typed manifest, written atomically, refused on mismatch.
 
-Layout of an index directory::
+Layout of an index directory (format 6)::
 
     manifest.json     format version, model, tokenizer, build options, sources (sha256, size, mtime), counts,
                       size and checksums of every other file, and a checksum of itself
     findings.jsonl    one Finding per line, row i = vector i = BM25 document i
-    dense.faiss       FAISS IndexFlatIP over L2-normalized vectors
-    bm25/             bm25s arrays (.npy) and vocabulary/params (.json), no pickle
+    rows.npy          byte offset of each row in findings.jsonl (rows are parsed only when a search returns them)
+    columns.json/npy  per-field filter codes, the block of each row; ids.npy: sorted id hashes (kensaku.index.columns)
+    vectors.npy       float32 vectors, L2-normalized, memory-mapped on open
+    ann.faiss         an IVF index over the vectors, only in large indexes (kensaku.index.dense)
+    bm25/             term frequencies per term (.npy), document lengths, vocabulary and params (.json), no pickle
+
+Formats 1–5 (``dense.faiss`` instead of ``vectors.npy``, bm25s score arrays, no row offsets or columns) are still
+read: their findings are parsed on open, as before; the next build writes format 6.
 
 A build writes into a temporary sibling directory and swaps it in (:func:`kensaku.files.atomic_directory`), so a
 failed or killed build leaves the previous index as it was; :func:`kensaku.files.recover` (run by every load and
 build) puts things right after a ``kill -9``. The manifest is read once per open. Every open checks the files
-against the manifest's sizes and CRC-32s (:mod:`kensaku.index.integrity`); ``kensaku verify`` checks SHA-256 too.
+against the manifest's sizes, and the CRC-32 of every file up to :data:`CRC_ON_OPEN` bytes (larger ones, the
+findings and vectors of a big index, would take seconds to read); ``kensaku verify`` checks the SHA-256 of all.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ from kensaku.errors import (
     KensakuError,
 )
 from kensaku.files import atomic_directory, recover
-from kensaku.index.dense import DenseIndex
+from kensaku.index.columns import ROWS, Columns, FindingTable
+from kensaku.index.dense import VECTORS, DenseIndex
 from kensaku.index.integrity import (
     FileRecord,
     block_digest,
@@ -44,13 +52,14 @@ from kensaku.index.integrity import (
     record_files,
 )
 from kensaku.index.manifest import INPUTS, Manifest, SourceRecord, inputs_of, rebuild_hint
-from kensaku.index.sparse import SparseIndex
+from kensaku.index.sparse import Sparse, SparseIndex
 from kensaku.ingest.models import Finding
 
 MANIFEST = "manifest.json"
 FINDINGS = "findings.jsonl"
-DENSE = "dense.faiss"
+DENSE = "dense.faiss"  # formats 1-5
 SPARSE = "bm25"
+CRC_ON_OPEN = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,9 +76,19 @@ class IndexBundle:
 
     directory: Path | None
     manifest: Manifest
-    findings: tuple[Finding, ...]
-    sparse: SparseIndex
+    findings: FindingTable
+    sparse: Sparse
     dense: DenseIndex
+
+    def __post_init__(self) -> None:
+        """Keep findings given as a sequence as a :class:`FindingTable`."""
+        if not isinstance(self.findings, FindingTable):
+            object.__setattr__(self, "findings", FindingTable.of(self.findings))
+
+    @property
+    def columns(self) -> Columns:
+        """The filter code columns of the findings."""
+        return self.findings.columns
 
     @property
     def fingerprint(self) -> str:
@@ -80,32 +99,47 @@ class IndexBundle:
 def save_bundle(bundle: IndexBundle, directory: Path) -> IndexBundle:
     """Write ``bundle`` to ``directory`` atomically; returns it as saved (its manifest records the files)."""
     directory = Path(directory)
-    lines = [(json_text(finding.to_dict()) + "\n").encode("utf-8") for finding in bundle.findings]
     with atomic_directory(directory) as tmp:
-        (tmp / FINDINGS).write_bytes(b"".join(lines))
-        bundle.dense.save(tmp / DENSE)
+        sources, offsets = write_findings(tmp / FINDINGS, bundle.findings, bundle.manifest.sources, bundle.dense)
+        np.save(tmp / ROWS, offsets)
+        bundle.columns.save(tmp)
+        bundle.dense.save(tmp)
         (tmp / SPARSE).mkdir()
+        if not isinstance(bundle.sparse, SparseIndex):  # only built bundles are saved, never a loaded old one
+            raise TypeError("the BM25 leg of an index of an older format cannot be saved; build the index again")
         bundle.sparse.save(tmp / SPARSE)
         inputs = {"inputs": list(bundle.manifest.rebuild_sources)}
         (tmp / INPUTS).write_text(json_text(inputs, indent=2), encoding="utf-8")
-        sources = _with_row_digests(bundle.manifest.sources, lines, bundle.dense)
         manifest = replace(bundle.manifest, sources=sources, files=record_files(tmp))
         # The manifest goes last: a directory without one is never taken for an index.
         (tmp / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     return replace(bundle, directory=directory.resolve(), manifest=manifest)
 
 
-def _with_row_digests(
-    sources: Sequence[SourceRecord], lines: Sequence[bytes], dense: DenseIndex
-) -> tuple[SourceRecord, ...]:
-    """The sources, each with the digest of its row block (findings lines and vectors)."""
-    out, start = [], 0
-    for source in sources:
-        rows = range(start, start + source.findings)
-        start = rows.stop
-        vectors = dense.vectors(np.arange(rows.start, rows.stop, dtype=np.int64)).astype(np.float32).tobytes()
-        out.append(replace(source, rows=block_digest(list(lines[rows.start : rows.stop]), vectors)))
-    return tuple(out)
+def write_findings(
+    path: Path, findings: Sequence[Finding], sources: Sequence[SourceRecord], dense: DenseIndex
+) -> tuple[tuple[SourceRecord, ...], np.ndarray]:
+    """Write the findings one document at a time; returns the sources, each with the digest of its row block
+    (findings lines and vectors), and the byte offset of every row."""
+    offsets = np.zeros(len(findings) + 1, dtype=np.int64)
+    blocks: list[tuple[SourceRecord | None, int]] = [(s, s.findings) for s in sources]
+    blocks = blocks or [(None, len(findings))]
+    out, start, position = [], 0, 0
+    with path.open("wb") as handle:
+        for source, count in blocks:
+            rows = range(start, start + count)
+            start = rows.stop
+            lines = [(json_text(findings[i].to_dict()) + "\n").encode("utf-8") for i in rows]
+            for i, line in zip(rows, lines, strict=True):
+                position += len(line)
+                offsets[i + 1] = position
+            handle.write(b"".join(lines))
+            if source is not None:
+                vectors = dense.vectors(np.arange(rows.start, rows.stop, dtype=np.int64)).tobytes()
+                out.append(replace(source, rows=block_digest(lines, vectors)))
+        if start < len(findings):  # rows of no recorded document (indexes from memory)
+            raise ValueError(f"{len(findings) - start} findings belong to no source of the manifest")
+    return tuple(out), offsets
 
 
 def save_index(bundle: IndexBundle, directory: Path) -> Path:
@@ -191,7 +225,8 @@ def missing_index(directory: Path) -> IndexMissingError:
 
 
 def check_files(manifest: Manifest, directory: Path) -> None:
-    """Check every data file of the index against the manifest's sizes and CRC-32s (reads them once).
+    """Check every data file of the index against the manifest's sizes, and those up to :data:`CRC_ON_OPEN` bytes
+    against their CRC-32s.
 
     Raises:
         IndexCorruptError: A file is missing, extra, or differs; naming it and the command that rebuilds the index.
@@ -199,8 +234,9 @@ def check_files(manifest: Manifest, directory: Path) -> None:
     hint = rebuild_hint(directory, manifest.rebuild_sources, full=True)
     if manifest.files:
         check_sizes(directory, manifest.files, hint)
-    for name in manifest.files:
-        _checked(directory, name, manifest.files, hint)
+    for name, record in manifest.files.items():
+        if record.size <= CRC_ON_OPEN:  # as an open checks them (larger files by size; `kensaku verify` reads all)
+            _checked(directory, name, manifest.files, hint)
 
 
 def check_model(manifest: Manifest, model: str, directory: Path) -> None:
@@ -250,16 +286,15 @@ def load_index(
     if verify_sources:
         check_sources(manifest, directory)
     hint = rebuild_hint(directory, manifest.rebuild_sources, full=True)
-    files = manifest.files
     try:
-        if files:
-            check_sizes(directory, files, hint)
-        findings = _read_findings(_checked(directory, FINDINGS, files, hint))
-        dense = DenseIndex.from_bytes(_checked(directory, DENSE, files, hint))
-        for name in files:
-            if name.startswith(f"{SPARSE}/"):
-                _checked(directory, name, files, hint)
-        sparse = SparseIndex.load(directory / SPARSE)
+        findings, dense = _read_rows(directory, manifest, hint)
+        sparse: Sparse = SparseIndex.load(directory / SPARSE)
+        if manifest.parts:
+            from kensaku.index.parts import open_parts
+
+            if not isinstance(sparse, SparseIndex):
+                raise ValueError("an index of an older format has parts")
+            findings, dense, sparse = open_parts(directory, manifest.parts, (findings, dense, sparse))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, EOFError, IndexError) as exc:
         raise IndexCorruptError(f"index at {directory} is damaged ({type(exc).__name__}: {exc})", hint) from exc
     sizes = {"manifest": manifest.findings, "findings": len(findings), "vectors": dense.n_docs, "bm25": sparse.n_docs}
@@ -270,6 +305,22 @@ def load_index(
             f"index at {directory}: vectors have dim {dense.dim}, manifest says {manifest.model.dim}", hint
         )
     return IndexBundle(directory=directory, manifest=manifest, findings=findings, sparse=sparse, dense=dense)
+
+
+def _read_rows(directory: Path, manifest: Manifest, hint: str) -> tuple[FindingTable, DenseIndex]:
+    """The findings and vectors of the index, after checking the files' sizes and the CRC-32 of the small ones."""
+    files = manifest.files
+    if files:
+        check_sizes(directory, files, hint)
+    columnar = (directory / ROWS).exists()  # format 6 (told by its files: a test may age a manifest by hand)
+    for name, record in files.items():
+        if record.size <= CRC_ON_OPEN and (columnar or name.startswith(f"{SPARSE}/")):
+            _checked(directory, name, files, hint)
+    if columnar:
+        columns = Columns.load(directory)
+        return FindingTable.open(directory, FINDINGS, columns), DenseIndex.load(directory)
+    findings = FindingTable.of(_read_findings(_checked(directory, FINDINGS, files, hint)))
+    return findings, DenseIndex.from_bytes(_checked(directory, DENSE, files, hint))
 
 
 def _checked(directory: Path, name: str, files: Mapping[str, FileRecord], hint: str) -> bytes:
@@ -329,6 +380,7 @@ def verify_index(directory: Path) -> VerifyReport:
     bundle = load_index(directory, verify_sources=False, manifest=manifest)
     if manifest.sources and sum(s.findings for s in manifest.sources) != len(bundle.findings):
         raise IndexCorruptError(f"index at {directory}: the documents' finding counts do not add up", hint)
+    _check_columns(bundle, directory, hint)
     rows = np.arange(len(bundle.findings), dtype=np.int64)
     norms = np.concatenate(
         [np.linalg.norm(bundle.dense.vectors(rows[i : i + 65536]), axis=1) for i in range(0, len(rows), 65536)]
@@ -341,6 +393,20 @@ def verify_index(directory: Path) -> VerifyReport:
             hint,
         )
     return VerifyReport(directory.resolve(), len(manifest.files), hashed, len(bundle.findings))
+
+
+def _check_columns(bundle: IndexBundle, directory: Path, hint: str) -> None:
+    """Refuse duplicate ids, and columns that do not say what the findings say (parses every row)."""
+    findings = bundle.findings.materialised()
+    if len({f.id for f in findings}) != len(findings):
+        raise IndexCorruptError(f"index at {directory}: {FINDINGS} holds duplicate finding ids", hint)
+    stored, fresh = bundle.columns, Columns.of(findings)
+    same = stored.values == fresh.values and all(
+        np.array_equal(a, b)
+        for a, b in ((stored.codes, fresh.codes), (stored.blocks, fresh.blocks), (stored.hashes, fresh.hashes))
+    )
+    if not same:
+        raise IndexCorruptError(f"index at {directory}: the filter columns do not match {FINDINGS}", hint)
 
 
 @dataclass(frozen=True)
@@ -370,7 +436,10 @@ def salvage(directory: Path) -> Salvage | None:
         if not manifest.sources or any(s.rows is None for s in manifest.sources):
             return None
         lines = (Path(directory) / FINDINGS).read_bytes().split(b"\n")[:-1]
-        dense = DenseIndex.from_bytes((Path(directory) / DENSE).read_bytes())
+        if (Path(directory) / VECTORS).exists():
+            dense = DenseIndex(np.load(Path(directory) / VECTORS, mmap_mode="r"))
+        else:
+            dense = DenseIndex.from_bytes((Path(directory) / DENSE).read_bytes())
     except (IndexStoreError, OSError, RuntimeError, ValueError):
         return None
     verified, findings, vectors, start = [], [], [], 0
@@ -388,7 +457,7 @@ def salvage(directory: Path) -> Salvage | None:
         manifest,
         tuple(verified),
         tuple(findings),
-        DenseIndex.build(np.concatenate(vectors)),
+        DenseIndex.build(np.concatenate(vectors), ann="flat"),
         len(manifest.sources) - len(verified),
     )
 

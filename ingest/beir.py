@@ -1,4 +1,9 @@
-"""Load a BEIR ``corpus.jsonl`` (one ``{"_id", "title", "text"}`` object per line) as findings."""
+"""Load a BEIR ``corpus.jsonl`` (one ``{"_id", "title", "text"}`` object per line) as findings.
+
+A line may also carry ``municipality``, ``chapter`` and ``section`` (strings), at the top level or inside a
+``metadata`` object (a top-level value wins over a nested one); they become the finding's fields, so filters
+work on such a corpus.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,30 @@ from kensaku.errors import DocumentError
 from kensaku.ingest.filenames import display_name
 from kensaku.ingest.models import Finding, format_citation, format_location
 from kensaku.ingest.normalize import clean_text
+
+META_FIELDS = ("municipality", "chapter", "section")
+
+
+def _meta(record: dict[str, object], *, line_no: int, shown: str) -> dict[str, str]:
+    """The optional ``municipality``/``chapter``/``section`` of a record, cleaned; ``""`` for those absent.
+
+    >>> _meta({"_id": "1", "municipality": " 加賀市 ", "metadata": {"chapter": "推進体制"}}, line_no=1, shown="c")
+    {'municipality': '加賀市', 'chapter': '推進体制', 'section': ''}
+    """
+    nested = record.get("metadata")
+    inner = nested if isinstance(nested, dict) else {}
+    found: dict[str, str] = {}
+    for field in META_FIELDS:
+        value = record.get(field)
+        value = inner.get(field) if value is None else value
+        if value is not None and not isinstance(value, str):
+            raise DocumentError(
+                shown,
+                f"line {line_no}: '{field}' must be a string, got {type(value).__name__} ({value!r:.40})",
+                f'write it as text, e.g. "{field}": "加賀市", or leave it out',
+            )
+        found[field] = clean_text(value or "")
+    return found
 
 
 def _finding(record: object, *, name: str, line_no: int, shown: str) -> Finding | None:
@@ -27,19 +56,21 @@ def _finding(record: object, *, name: str, line_no: int, shown: str) -> Finding 
         text = heading
     if not text:
         return None
+    meta = _meta(record, line_no=line_no, shown=shown)
+    path = tuple(part for part in (meta["chapter"], meta["section"], heading) if part) or (heading,)
     return Finding(
         id=str(record["_id"]),
         text=text,
         document=name,
-        municipality="",
-        chapter="",
-        section="",
+        municipality=meta["municipality"],
+        chapter=meta["chapter"],
+        section=meta["section"],
         heading=heading,
         kind="practice",
         line_start=line_no,
         line_end=line_no,
         citation=format_citation(
-            document=name, municipality="", path=(heading,), location=format_location(line_no, line_no)
+            document=name, municipality=meta["municipality"], path=path, location=format_location(line_no, line_no)
         ),
         title=name,
     )

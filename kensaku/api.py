@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import shlex
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -22,13 +23,14 @@ from pathlib import Path
 
 from kensaku.config import DEFAULTS, FusionConfig, Settings, reranker_setting
 from kensaku.errors import IndexMissingError, IndexStoreError, QueryError
+from kensaku.index.append import append_documents
 from kensaku.index.build import BuildReport, ProgressCallback, build_bundle, build_index, why_rebuild
 from kensaku.index.embed import Embedder, load_embedder
 from kensaku.index.hybrid import Mode
 from kensaku.index.manifest import Manifest
 from kensaku.index.rerank import Reranker, load_reranker, rerank
 from kensaku.index.search import Filters, Hit, Results, Searcher, check_query
-from kensaku.index.store import IndexBundle, check_model, check_sources, load_index, read_manifest
+from kensaku.index.store import IndexBundle, check_model, check_sources, load_index, read_manifest, stale_sources
 from kensaku.index.tokenizer import Tokenizer
 from kensaku.ingest.memory import TextItem, texts_to_findings
 from kensaku.ingest.models import Finding
@@ -91,9 +93,13 @@ class Index:
         model: str | None = None,
         settings: Settings = DEFAULTS,
         build_from: Sequence[PathLike] | None = None,
-        verify_sources: bool = True,
+        verify_sources: bool = False,
     ) -> Index:
-        """Open the index at ``directory`` (its manifest is read once; each source is checked with one ``stat``).
+        """Open the index at ``directory`` (its manifest is read once; nothing else is parsed: findings are read
+        when a search returns them, vectors are memory-mapped).
+
+        An index whose documents changed or disappeared since the build still opens and searches: :attr:`stale`
+        names the changes (the command line and the app warn with the command that updates it).
 
         Args:
             directory: The index directory.
@@ -102,7 +108,8 @@ class Index:
                 default the index opens with the model it was built with.
             settings: Search and rebuild defaults.
             build_from: When there is no index yet, build it from these sources first; ``None`` raises instead.
-            verify_sources: Refuse the index when one of its documents changed or disappeared since the build.
+            verify_sources: Refuse the index when one of its documents changed or disappeared since the build
+                (default: open it; see :attr:`stale`).
 
         Raises:
             IndexMissingError: No index there (and no ``build_from``).
@@ -231,6 +238,11 @@ class Index:
     ) -> Index:
         """Add documents: build the index's sources plus ``paths`` (only new and changed ones are embedded).
 
+        When ``paths`` hold only documents the index does not have, and the index's own documents are unchanged, they
+        are written as a part of the index (:mod:`kensaku.index.parts`): only they are read, tokenized and embedded,
+        and nothing of the index is rewritten, so an add costs what it adds. Otherwise (or past 16 parts) the index is
+        built again incrementally, which also merges its parts.
+
         The sources are the recorded inputs of the index in its directory when the writer lock is taken, so
         documents another process added since this object was opened are kept; folders are walked again; recorded
         inputs that no longer exist are left out, each named by a warning of the report. ``meta``, when given,
@@ -243,6 +255,19 @@ class Index:
             base = self._on_disk()
             kept, missing = recorded_inputs(base.manifest)
             overrides = meta_for(as_paths(paths), meta)
+            if not missing:  # new documents only: written as a part, nothing else is read or rewritten
+                appended = append_documents(
+                    base.bundle,
+                    as_paths(paths),
+                    embedder=base.embedder,
+                    settings=base.settings,
+                    meta=overrides,
+                    show_progress=show_progress,
+                    on_progress=on_progress,
+                )
+                if appended is not None:
+                    bundle, report = appended
+                    return Index(bundle, embedder=base.embedder, settings=base.settings, report=report)
             return base._build_from([*kept, *as_paths(paths)], missing, overrides, show_progress, on_progress)
 
     def rebuild(
@@ -370,7 +395,18 @@ class Index:
         return self.bundle.fingerprint
 
     @property
-    def findings(self) -> tuple[Finding, ...]:
+    def stale(self) -> list[str]:
+        """The documents that changed or disappeared since the build, each with how (``/x/a.pdf (changed)``); one
+        ``stat`` per document (hashed only when its size or time moved). Empty when up to date or in memory."""
+        return stale_sources(self.manifest) if self.directory is not None else []
+
+    def update_command(self) -> str:
+        """The command that brings this index up to date with its documents (incrementally)."""
+        target = shlex.quote(str(self.directory)) if self.directory is not None else "DIR"
+        return f"kensaku build --index {target}"
+
+    @property
+    def findings(self) -> Sequence[Finding]:
         """All findings, in index order."""
         return self.bundle.findings
 

@@ -15,13 +15,16 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kensaku.cli_library import LIBRARY_COMMANDS, add_library_commands, add_meta_args, build_sources, meta_of
 from kensaku.cli_search import SEARCH_COMMANDS, add_rerank_args, add_search_commands, open_index
-from kensaku.config import DEFAULTS, Settings, reranker_setting
+from kensaku.config import DEFAULTS, Settings, device_setting, reranker_setting
 from kensaku.errors import InputError, KensakuError, NothingToIndexError
 from kensaku.terminal import printable, report_build
+
+if TYPE_CHECKING:
+    from kensaku.index.build import BuildReport
 
 EXIT_USAGE = 2
 
@@ -35,6 +38,9 @@ def _add_index_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--precision", choices=("int8", "fp32"), help="default model precision: --model e5-small-int8 / e5-small-fp32"
+    )
+    parser.add_argument(
+        "--device", help="where the embedding model runs: cpu, cuda or cuda:N (default: $KENSAKU_DEVICE or cpu)"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
 
@@ -103,6 +109,12 @@ def _add_build_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's sub
     )
     p.add_argument("--if-needed", action="store_true", help="skip when the index is up to date")
     p.add_argument("--full", action="store_true", help="read and embed every document again (no reuse)")
+    p.add_argument(
+        "--ann",
+        choices=("auto", "flat", "ivf"),
+        help="dense index: auto (exact search, plus an IVF index from 200,000 findings on), flat (always exact) or "
+        "ivf (default: $KENSAKU_ANN or auto)",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--no-ocr", action="store_true", help=_NO_OCR_HELP)
     p.add_argument("--wait", type=float, metavar="SECONDS", help=_WAIT_HELP)
@@ -125,6 +137,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = replace(settings, index_dir=Path(args.index))
     if args.model:
         settings = replace(settings, model=args.model)
+    if getattr(args, "device", None):
+        settings = replace(settings, device=device_setting(args.device))
+    if settings.device != "cpu":  # fail before any document is read when the GPU cannot be used
+        from kensaku.index.embed import check_device
+
+        check_device(settings.device, settings.model)
     if getattr(args, "no_ocr", False):
         settings = replace(settings, ocr=False)
     if getattr(args, "file_timeout", None) is not None:
@@ -133,6 +151,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = replace(settings, reranker=reranker_setting(args.reranker))
     if getattr(args, "rerank_depth", None) is not None:
         settings = replace(settings, rerank_depth=args.rerank_depth)
+    if getattr(args, "ann", None) is not None:
+        settings = replace(settings, ann=args.ann)
     fusion: dict[str, Any] = {}
     for flag, key in (
         ("fusion", "method"),
@@ -161,7 +181,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         wait=args.wait,
     )
     assert index.report is not None
-    return report_build(args, index.report)
+    return _report(args, index.report)
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -174,7 +194,19 @@ def cmd_add(args: argparse.Namespace) -> int:
     index = Index.open(settings.index_dir, settings=settings, verify_sources=False)
     added = index.add(args.paths, show_progress=not args.no_progress, wait=args.wait, meta=meta_of(args))
     assert added.report is not None
-    return report_build(args, added.report)
+    return _report(args, added.report)
+
+
+def _report(args: argparse.Namespace, report: BuildReport) -> int:
+    """:func:`report_build`, after a line on stderr when vectors were resumed from a killed build's journal."""
+    stats = report.stats
+    if stats is not None and stats.resumed:
+        print(
+            f"kensaku: resumed {stats.resumed} vector(s) from the embedding journal of an interrupted build; "
+            f"embedded {stats.embedded} more",
+            file=sys.stderr,
+        )
+    return report_build(args, report)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

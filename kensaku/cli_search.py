@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from kensaku.config import DEFAULTS
 from kensaku.errors import InputError, QueryError
-from kensaku.terminal import emit, read_queries, say
+from kensaku.terminal import emit, read_queries, say, warn_stale
 
 if TYPE_CHECKING:
     from kensaku.api import Index
@@ -141,7 +141,9 @@ def open_index(args: argparse.Namespace) -> Index:
     from kensaku.cli import _settings
 
     settings = _settings(args)
-    return open_or_build(settings.index_dir, settings, model=args.model)
+    index = open_or_build(settings.index_dir, settings, model=args.model)
+    warn_stale(index)
+    return index
 
 
 def open_checked(args: argparse.Namespace) -> tuple[Filters, Index]:

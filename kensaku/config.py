@@ -240,6 +240,12 @@ class Settings:
             turns it off.
         rerank_depth: How many of the top fused hits the reranker reorders (``$KENSAKU_RERANK_DEPTH``,
             ``--rerank-depth``); each costs one cross-encoder pass per query.
+        ann: The dense index a build writes (``$KENSAKU_ANN``, ``kensaku build --ann``): ``auto`` (exact search,
+            plus an IVF index from 200,000 findings on; :mod:`kensaku.index.dense`), ``flat`` (always exact) or
+            ``ivf``.
+        device: Where the embedding model runs (``$KENSAKU_DEVICE``, ``device`` in ``kensaku.toml``, ``--device``):
+            ``cpu`` (default), ``cuda`` or ``cuda:N`` (:func:`kensaku.index.embed.load_embedder`); the vectors are the
+            same within cos 0.999, so an index built on one device is searched on another.
     """
 
     index_dir: Path = Path(".kensaku") / "index"
@@ -264,6 +270,8 @@ class Settings:
     max_upload_mb: int = 100
     reranker: str | None = None
     rerank_depth: int = 30
+    ann: str = "auto"
+    device: str = "cpu"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, *, cwd: Path | None = None) -> Settings:
@@ -297,6 +305,10 @@ class Settings:
             settings = replace(settings, ocr=False)
         if environ.get("KENSAKU_RERANKER", "").strip():
             settings = replace(settings, reranker=reranker_setting(environ["KENSAKU_RERANKER"]))
+        if environ.get("KENSAKU_ANN", "").strip():
+            settings = replace(settings, ann=ann_setting(environ["KENSAKU_ANN"], "$KENSAKU_ANN"))
+        if environ.get("KENSAKU_DEVICE", "").strip():
+            settings = replace(settings, device=device_setting(environ["KENSAKU_DEVICE"], "$KENSAKU_DEVICE"))
         if environ.get("KENSAKU_RERANK_DEPTH", "").strip():
             settings = replace(
                 settings,
@@ -308,6 +320,35 @@ class Settings:
 
 
 DEFAULTS = Settings()
+ANN_CHOICES = ("auto", "flat", "ivf")
+
+
+def ann_setting(value: str, where: str) -> str:
+    """A checked ``ann`` value (``auto``, ``flat`` or ``ivf``).
+
+    Raises:
+        InputError: Another value, naming where it was set.
+    """
+    choice = value.strip().lower()
+    if choice not in ANN_CHOICES:
+        raise InputError(f"{where}={value!r} is not a dense index kind", f"use one of {', '.join(ANN_CHOICES)}")
+    return choice
+
+
+def device_setting(value: str, where: str = "--device") -> str:
+    """A checked device: ``cpu``, ``cuda`` or ``cuda:N``, lower-cased.
+
+    >>> device_setting(" CUDA:1 "), device_setting("cpu")
+    ('cuda:1', 'cpu')
+
+    Raises:
+        InputError: Another value, naming where it was set.
+    """
+    device = value.strip().lower()
+    kind, colon, number = device.partition(":")
+    if kind not in ("cpu", "cuda") or (colon and (kind != "cuda" or not number.isdigit())):
+        raise InputError(f"{where}={value!r} is not a device", "use cpu (the default), cuda or cuda:N")
+    return device
 
 
 PROJECT_FILE = "kensaku.toml"
@@ -318,6 +359,7 @@ PROJECT_KEYS: dict[str, str] = {
     "documents": "documents_dir",
     "model": "model",
     "reranker": "reranker",
+    "device": "device",
 }
 _TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -367,6 +409,8 @@ def project_settings(path: Path) -> dict[str, Any]:
             )
         if key == "model":
             out["model"] = value
+        elif key == "device":
+            out["device"] = device_setting(value, f"the project file {path}: device")
         elif key == "reranker":  # a hub name, or a folder (relative to the file's folder when it is there)
             local = Path(path).resolve().parent / Path(value).expanduser()
             out["reranker"] = str(local) if local.is_dir() else reranker_setting(value)
@@ -381,6 +425,7 @@ _EXAMPLES = {
     "corpus": "corpus",
     "documents": "~/kensaku-documents",
     "model": "e5-small-int8",
+    "device": "cpu",
     "reranker": "hotchpotch/japanese-reranker-xsmall-v2",
 }
 

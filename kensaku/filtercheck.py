@@ -52,9 +52,16 @@ VALUE_OF: dict[str, Callable[[Finding], str]] = {
 
 
 def values_of(findings: Iterable[Finding], field: str) -> list[str]:
-    """The distinct non-empty values of filter ``field`` in ``findings``: in index (report) order, years sorted."""
-    seen = dict.fromkeys(value for value in map(VALUE_OF[field], findings) if value)
-    values = list(seen)
+    """The distinct non-empty values of filter ``field`` in ``findings``: in index (report) order, years sorted.
+
+    The findings of an index (a :class:`~kensaku.index.columns.FindingTable`) answer from their code columns without
+    reading a row.
+    """
+    columns = getattr(findings, "columns", None)
+    if columns is not None:
+        values = columns.present(NAMES[field][0])
+    else:
+        values = list(dict.fromkeys(value for value in map(VALUE_OF[field], findings) if value))
     return sorted(values, key=lambda v: (len(v), v)) if field == "years" else values
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from kensaku.errors import InputError
 
 if TYPE_CHECKING:
+    from kensaku.api import Index
     from kensaku.index.build import BuildReport
     from kensaku.index.incremental import BuildStats
     from kensaku.index.search import Hit, Results
@@ -192,3 +193,12 @@ def read_queries(source: str) -> list[str]:
     if not any(queries):
         raise InputError(f"queries file {shown} has no queries", "write one query per line")
     return queries
+
+
+def warn_stale(index: Index) -> None:
+    """Say on stderr which documents of ``index`` changed since its build, and the command that updates it."""
+    stale = index.stale
+    if stale:
+        shown = ", ".join(stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")
+        message = f"kensaku: warning: the index is out of date: {shown}; searching it as built. "
+        print(printable(message + f"Update it with `{index.update_command()}`"), file=sys.stderr)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import streamlit as st
 
@@ -18,12 +18,12 @@ from kensaku.ingest.models import Finding
 
 
 @st.cache_resource(max_entries=4)
-def rows_of(fingerprint: str, _findings: Sequence[Finding]) -> dict[str, int]:
+def rows_of(fingerprint: str, _findings: Sequence[Finding]) -> Mapping[str, int]:
     """Each finding's position in the index, computed once per index build."""
     return positions(_findings)
 
 
-def index_rows(index: Index) -> dict[str, int]:
+def index_rows(index: Index) -> Mapping[str, int]:
     """:func:`rows_of` for ``index``."""
     return rows_of(index.fingerprint, index.findings)
 

@@ -14,10 +14,22 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from kensaku.index.columns import FIELDS as FIELDS_OF_COLUMNS
+from kensaku.index.columns import Columns
 from kensaku.ingest.models import Finding
 
 # URL parameter / state key → what a finding holds for it.
 FIELDS: tuple[str, ...] = ("doc", "muni", "year", "chapter", "section")
+# State key → the index's column (kensaku.index.columns.FIELDS).
+COLUMN: dict[str, str] = {
+    "doc": "document",
+    "muni": "municipality",
+    "year": "year",
+    "chapter": "chapter",
+    "section": "section",
+}
 LABELS: dict[str, str] = {"doc": "文書", "muni": "自治体", "year": "年度", "chapter": "章", "section": "節"}
 REPORT_ORDER = frozenset({"chapter", "section"})
 READING_ORDER = frozenset({"doc", "muni"})
@@ -93,6 +105,9 @@ def options(
     Returns:
         Options per field, in display order.
     """
+    columns = getattr(findings, "columns", None)
+    if isinstance(columns, Columns):  # an index's findings: counted over the code columns, no row is read
+        return _column_options(columns, chosen, lessons_only, reading)
     counts: dict[str, Counter[str]] = {field: Counter() for field in FIELDS}
     first_seen: dict[str, dict[str, int]] = {field: {} for field in FIELDS}
     for row, finding in enumerate(findings):
@@ -120,7 +135,36 @@ def _ordered(field: str, values: set[str], first_seen: Mapping[str, int], readin
 
 def matching(findings: Sequence[Finding], chosen: Mapping[str, Sequence[str]], lessons_only: bool) -> int:
     """How many findings pass all the filters."""
+    columns = getattr(findings, "columns", None)
+    if isinstance(columns, Columns):
+        return int(np.count_nonzero(_passing(columns, chosen, lessons_only)))
     return sum(passes(finding, chosen, lessons_only) for finding in findings)
+
+
+def _passing(columns: Columns, chosen: Mapping[str, Sequence[str]], lessons_only: bool, skip: str = "") -> np.ndarray:
+    """Mask of the rows passing every chosen filter except ``skip`` (:func:`passes` over the columns)."""
+    mask = columns.mask("kind", ["lesson"]) if lessons_only else np.ones(columns.n_rows, dtype=bool)
+    for field, values in chosen.items():
+        if values and field != skip:
+            mask &= columns.mask(COLUMN[field], list(values))
+    return mask
+
+
+def _column_options(
+    columns: Columns, chosen: Mapping[str, Sequence[str]], lessons_only: bool, reading: Callable[[str], str]
+) -> dict[str, list[Option]]:
+    """:func:`options` over the code columns (a column's values are in first-seen order: code = first row's rank)."""
+    result: dict[str, list[Option]] = {}
+    for field in FIELDS:
+        name = COLUMN[field]
+        values = columns.values[name]
+        codes = columns.codes[FIELDS_OF_COLUMNS.index(name)]
+        counted = np.bincount(codes[_passing(columns, chosen, lessons_only, skip=field)], minlength=len(values))
+        count = {v: int(n) for v, n in zip(values, counted, strict=True) if v}
+        offered = {v for v, n in count.items() if n} | set(chosen.get(field, ()))
+        first_seen = {v: code for code, v in enumerate(values)}
+        result[field] = [Option(v, count.get(v, 0)) for v in _ordered(field, offered, first_seen, reading)]
+    return result
 
 
 def describe(chosen: Mapping[str, Sequence[str]], lessons_only: bool) -> list[str]:

@@ -8,9 +8,10 @@ card, texts in document order, a citation spanning their lines (``L683–686``),
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from kensaku.index.columns import FindingTable
 from kensaku.index.search import Hit
 from kensaku.ingest.models import Finding, format_location
 
@@ -20,8 +21,33 @@ def block_key(finding: Finding) -> tuple[str, str, str, str, str]:
     return (finding.document, finding.municipality, finding.chapter, finding.section, finding.heading)
 
 
-def positions(findings: Sequence[Finding]) -> dict[str, int]:
-    """Each finding's position in the index (the findings of a document are contiguous and in document order)."""
+class _RowsOf(Mapping[str, int]):
+    """Finding id → row of an index's findings, looked up through its id hashes (no row is read until asked)."""
+
+    def __init__(self, table: FindingTable) -> None:
+        self._table = table
+
+    def __getitem__(self, finding_id: str) -> int:
+        row = self._table.row_of(finding_id)
+        if row is None:
+            raise KeyError(finding_id)
+        return row
+
+    def __contains__(self, finding_id: object) -> bool:
+        return isinstance(finding_id, str) and self._table.row_of(finding_id) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (f.id for f in self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+def positions(findings: Sequence[Finding]) -> Mapping[str, int]:
+    """Each finding's position in the index (the findings of a document are contiguous and in document order); for
+    an index's findings (a :class:`~kensaku.index.columns.FindingTable`) a lookup, not a dict of every id."""
+    if isinstance(findings, FindingTable):
+        return _RowsOf(findings)
     return {finding.id: row for row, finding in enumerate(findings)}
 
 

@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 
 import streamlit as st
 
@@ -221,6 +222,18 @@ def submit() -> None:
     st.session_state.page = 1
 
 
+def stale_notice(index: Index) -> None:
+    """Say which documents changed since the index was built: it is still searched, as it was built."""
+    stale = index.stale
+    if stale:
+        names = "、".join(markdown_literal(Path(s.rsplit(" (", 1)[0]).name) for s in stale[:3])
+        more = f" ほか{len(stale) - 3}件" if len(stale) > 3 else ""
+        st.warning(
+            f"索引の作成後に文書が変わりました（{names}{more}）。検索は作成時の内容で行います。"
+            f"最新にするには `{index.update_command()}` を実行してください。"
+        )
+
+
 def main() -> None:
     """Page layout."""
     st.title("kensaku 事例検索")
@@ -232,6 +245,7 @@ def main() -> None:
         show_error(exc, "索引を開けませんでした。")
         st.stop()
     init_state(index)
+    stale_notice(index)
     st.markdown(HIDE_INPUT_HINTS, unsafe_allow_html=True)
     with st.form("search", enter_to_submit=False, border=False):
         st.text_input("質問", key="query", placeholder="例: " + EXAMPLES[0])

@@ -81,7 +81,7 @@ def test_a_damaged_index_is_explained_and_rebuilt_from_the_page(
     first.write_text(FIRST, encoding="utf-8")
     index = tmp_path / "index"
     Index.build([first], index)
-    (index / "dense.faiss").write_bytes(b"broken")  # damaged before the app (a new process) opens it
+    (index / "vectors.npy").write_bytes(b"broken")  # damaged before the app (a new process) opens it
     monkeypatch.setenv("KENSAKU_INDEX", str(index))
     monkeypatch.setenv("KENSAKU_DOCUMENTS", str(tmp_path / "documents"))
     loader.clear()  # AppTest runs in this process: forget indexes other tests loaded

@@ -198,7 +198,7 @@ def test_settings_reach_the_build(tmp_path: Path) -> None:
     index = Index.build([docs], tmp_path / "index", embedder=KeywordEmbedder(), settings=short)
     assert len(index) > 1 and all(len(f.text) <= 60 for f in index.findings)
     assert index.manifest.ingest is not None and index.manifest.ingest.max_chars == 60
-    assert json.loads((tmp_path / "index" / "bm25" / "params.index.json").read_text("utf-8"))["k1"] == 1.2
+    assert json.loads((tmp_path / "index" / "bm25" / "params.json").read_text("utf-8"))["k1"] == 1.2
     again = Index.build([docs], tmp_path / "index", embedder=KeywordEmbedder())  # back to the defaults
     assert again.report is not None and again.report.stats is not None
     assert again.report.stats.full_reason.startswith("the index was read by ingest") and len(again) == 1

@@ -189,6 +189,7 @@ def test_cli_add_reports_what_was_reused(tmp_path: Path, capsys: pytest.CaptureF
         "embedded": 1,
         "full_reason": "",
         "repair": "",
+        "resumed": 0,
     }
     assert main(["search", "住民説明会は何回", "--index", index, "--format", "json", "-k", "1"]) == 0
     [hit] = json.loads(capsys.readouterr().out)["results"]

@@ -95,20 +95,20 @@ def _surface_tokens(data: dict[str, object]) -> None:
 
 
 def _other_vectors(index: Path, other: Path) -> None:
-    ours, theirs = (index / "dense.faiss").read_bytes(), (other / "dense.faiss").read_bytes()
+    ours, theirs = (index / "vectors.npy").read_bytes(), (other / "vectors.npy").read_bytes()
     assert len(ours) == len(theirs)  # the same size: only a checksum tells them apart
-    (index / "dense.faiss").write_bytes(theirs)
+    (index / "vectors.npy").write_bytes(theirs)
 
 
 DAMAGE: list[tuple[str, Callable[[Path, Path], None], str]] = [
-    ("vector byte flipped", lambda i, o: _flip(i / "dense.faiss"), "dense.faiss does not match its checksum"),
-    ("vector block zeroed", lambda i, o: _zero_block(i / "dense.faiss"), "dense.faiss does not match"),
-    ("vectors of another index", _other_vectors, "dense.faiss does not match"),
+    ("vector byte flipped", lambda i, o: _flip(i / "vectors.npy"), "vectors.npy does not match its checksum"),
+    ("vector block zeroed", lambda i, o: _zero_block(i / "vectors.npy"), "vectors.npy does not match"),
+    ("vectors of another index", _other_vectors, "vectors.npy does not match"),
     ("findings rows swapped", lambda i, o: _lines(i / "findings.jsonl", _swap_rows), "findings.jsonl does not match"),
     ("finding text edited", lambda i, o: _lines(i / "findings.jsonl", _edit_text), "findings.jsonl does not match"),
     ("finding row duplicated", lambda i, o: _lines(i / "findings.jsonl", lambda ls: [ls[0], *ls[:-1]]), "findings"),
-    ("bm25 array flipped", lambda i, o: _flip(i / "bm25" / "data.csc.index.npy", 0.9), "data.csc.index.npy"),
-    ("bm25 array empty", lambda i, o: (i / "bm25" / "indices.csc.index.npy").write_bytes(b""), "indices.csc"),
+    ("bm25 array flipped", lambda i, o: _flip(i / "bm25" / "tfs.npy", 0.9), "tfs.npy"),
+    ("bm25 array empty", lambda i, o: (i / "bm25" / "docs.npy").write_bytes(b""), "docs.npy"),
     ("bm25 of another index", lambda i, o: _copy_bm25(i, o), "bm25/"),
     ("model name edited", lambda i, o: _manifest(i, lambda d: d.update(model={"name": "x", "dim": 384})), "checksum"),
     ("tokenizer edited", lambda i, o: _manifest(i, _surface_tokens), "checksum"),
@@ -225,12 +225,12 @@ def test_verify_reports_an_intact_index_and_names_a_damaged_file(
     shutil.copytree(pristine, index)
     assert main(["verify", "--index", str(index), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["intact"] is True and report["files"] == 8 and report["findings"] == len(load_index(index).findings)
-    vectors = np.frombuffer((index / "dense.faiss").read_bytes(), dtype=np.uint8)
+    assert report["intact"] is True and report["files"] == 13 and report["findings"] == len(load_index(index).findings)
+    vectors = np.frombuffer((index / "vectors.npy").read_bytes(), dtype=np.uint8)
     assert report["bytes"] >= vectors.size
-    _flip(index / "bm25" / "vocab.index.json", 0.5)
+    _flip(index / "bm25" / "vocab.json", 0.5)
     assert main(["verify", "--index", str(index)]) == 2
-    assert "vocab.index.json" in capsys.readouterr().err
+    assert "vocab.json" in capsys.readouterr().err
 
 
 def test_unknown_extra_files_are_left_alone(built: tuple[Path, Path, Path], tmp_path: Path) -> None:
@@ -245,6 +245,24 @@ def test_an_error_refusal_is_a_typed_error(built: tuple[Path, Path, Path], tmp_p
     _, pristine, _ = built
     index = tmp_path / "index"
     shutil.copytree(pristine, index)
-    _flip(index / "dense.faiss")
-    with pytest.raises(IndexCorruptError, match=r"dense\.faiss .*--full"):
+    _flip(index / "vectors.npy")
+    with pytest.raises(IndexCorruptError, match=r"vectors\.npy .*--full"):
         Index.open(index)
+
+
+def test_files_over_the_open_limit_are_checked_by_size_on_open_and_in_full_by_verify(
+    built: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import kensaku.index.store
+
+    _, pristine, _ = built
+    index = tmp_path / "index"
+    shutil.copytree(pristine, index)
+    _flip(index / "vectors.npy")
+    monkeypatch.setattr(kensaku.index.store, "CRC_ON_OPEN", 1024)  # as if every data file were large
+    assert len(Index.open(index)) == len(load_index(pristine).findings)  # opened by size: no file is read whole
+    assert main(["verify", "--index", str(index)]) == 2
+    assert "vectors.npy" in capsys.readouterr().err
+    (index / "vectors.npy").write_bytes((index / "vectors.npy").read_bytes()[:-4])
+    with pytest.raises(IndexCorruptError, match=r"vectors\.npy"):
+        Index.open(index)  # a size that differs is refused on every open

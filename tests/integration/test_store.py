@@ -41,10 +41,14 @@ def test_round_trip(saved: Path) -> None:
     )
     assert sorted(p.name for p in saved.iterdir()) == [
         "bm25",
-        "dense.faiss",
+        "columns.json",
+        "columns.npy",
         "findings.jsonl",
+        "ids.npy",
         "inputs.json",
         "manifest.json",
+        "rows.npy",
+        "vectors.npy",
     ]
 
 
@@ -103,10 +107,10 @@ def test_older_format_refused(saved: Path) -> None:
     ("damage", "message"),
     [
         (lambda d: (d / "manifest.json").write_text("{not json", encoding="utf-8"), "manifest of .* is not JSON"),
-        (lambda d: (d / "dense.faiss").write_bytes(b"garbage"), "damaged"),
-        (lambda d: (d / "dense.faiss").unlink(), "damaged"),
+        (lambda d: (d / "vectors.npy").write_bytes(b"garbage"), "damaged"),
+        (lambda d: (d / "vectors.npy").unlink(), "damaged"),
         (lambda d: (d / "findings.jsonl").write_text('{"id": "x"}\n', encoding="utf-8"), "damaged"),
-        (lambda d: (d / "bm25" / "vocab.index.json").write_text("[", encoding="utf-8"), "damaged"),
+        (lambda d: (d / "bm25" / "vocab.json").write_text("[", encoding="utf-8"), "damaged"),
         (
             lambda d: (d / "findings.jsonl").write_text(
                 "".join((d / "findings.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)[:-1]),
@@ -147,12 +151,17 @@ def test_built_manifest_reads_back_equal(tmp_path: Path) -> None:
     assert load_index(saved.directory).manifest == saved.manifest  # the typed value survives JSON exactly
     assert replace(saved.manifest, files={}) == bundle.manifest  # saving only adds the files' checksums
     assert sorted(saved.manifest.files) == [
-        "bm25/data.csc.index.npy",
-        "bm25/indices.csc.index.npy",
-        "bm25/indptr.csc.index.npy",
-        "bm25/params.index.json",
-        "bm25/vocab.index.json",
-        "dense.faiss",
+        "bm25/docs.npy",
+        "bm25/indptr.npy",
+        "bm25/lengths.npy",
+        "bm25/params.json",
+        "bm25/tfs.npy",
+        "bm25/vocab.json",
+        "columns.json",
+        "columns.npy",
         "findings.jsonl",
+        "ids.npy",
         "inputs.json",
+        "rows.npy",
+        "vectors.npy",
     ]

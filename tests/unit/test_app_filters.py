@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+import pytest
+
 from kensaku.app.filters import Option, describe, matching, options
+from kensaku.index.columns import FindingTable
 from kensaku.ingest.models import Finding
+
+# Findings as a list (counted row by row) and as an index's table (counted over its code columns): the same options.
+Shape = Callable[[list[Finding]], Sequence[Finding]]
+SHAPES = pytest.mark.parametrize("shape", [list, FindingTable.of], ids=["rows", "columns"])
 
 
 def finding(
@@ -38,8 +47,9 @@ def values(found: dict[str, list[Option]], field: str) -> list[tuple[str, int]]:
     return [(o.value, o.count) for o in found[field]]
 
 
-def test_orders_and_counts_without_choices() -> None:
-    found = options(FINDINGS, {}, reading=READINGS.__getitem__)
+@SHAPES
+def test_orders_and_counts_without_choices(shape: Shape) -> None:
+    found = options(shape(FINDINGS), {}, reading=READINGS.__getitem__)
     assert values(found, "chapter") == [("推進体制", 3), ("費用負担", 2), ("市民参画", 2)]  # report order
     assert values(found, "section") == [("庁内体制", 2), ("人材育成", 1), ("財源", 2), ("意見聴取", 1)]
     assert values(found, "muni") == [("会津若松市", 2), ("加賀市", 2), ("松山市", 2)]  # あ, か, ま
@@ -48,31 +58,35 @@ def test_orders_and_counts_without_choices() -> None:
     assert found["muni"][1].label == "加賀市（2）"
 
 
-def test_section_is_narrowed_by_chapter_and_chapter_counts_ignore_its_own_choice() -> None:
-    found = options(FINDINGS, {"chapter": ["費用負担"]})
+@SHAPES
+def test_section_is_narrowed_by_chapter_and_chapter_counts_ignore_its_own_choice(shape: Shape) -> None:
+    found = options(shape(FINDINGS), {"chapter": ["費用負担"]})
     assert values(found, "section") == [("財源", 2)]
     assert values(found, "chapter") == [("推進体制", 3), ("費用負担", 2), ("市民参画", 2)]
     assert values(found, "muni") == [("会津若松市", 1), ("松山市", 1)]
 
 
-def test_cascade_over_several_filters_and_lessons_only() -> None:
-    found = options(FINDINGS, {"muni": ["松山市"], "year": ["2022"]}, lessons_only=True)
+@SHAPES
+def test_cascade_over_several_filters_and_lessons_only(shape: Shape) -> None:
+    found = options(shape(FINDINGS), {"muni": ["松山市"], "year": ["2022"]}, lessons_only=True)
     assert values(found, "chapter") == [("市民参画", 1)]
     assert values(found, "muni") == [("松山市", 1)]  # only 松山市 has 2022 lessons
-    found = options(FINDINGS, {"muni": ["松山市"]}, lessons_only=True)
+    found = options(shape(FINDINGS), {"muni": ["松山市"]}, lessons_only=True)
     assert values(found, "muni") == [("会津若松市", 1), ("加賀市", 1), ("松山市", 1)]  # other munis still offered
     assert values(found, "year") == [("2022", 1)]
-    assert matching(FINDINGS, {"muni": ["松山市"], "year": ["2022"]}, True) == 1
+    assert matching(shape(FINDINGS), {"muni": ["松山市"], "year": ["2022"]}, True) == 1
 
 
-def test_a_chosen_value_with_nothing_left_stays_offered_with_zero() -> None:
+@SHAPES
+def test_a_chosen_value_with_nothing_left_stays_offered_with_zero(shape: Shape) -> None:
     chosen = {"muni": ["加賀市"], "chapter": ["市民参画"]}
-    found = options(FINDINGS, chosen)
+    found = options(shape(FINDINGS), chosen)
     assert ("市民参画", 0) in values(found, "chapter") and ("加賀市", 0) in values(found, "muni")
-    assert matching(FINDINGS, chosen, False) == 0
+    assert matching(shape(FINDINGS), chosen, False) == 0
     assert describe(chosen, True) == ["自治体: 加賀市", "章: 市民参画", "知見・課題のみ"]
 
 
-def test_default_order_is_nfkc() -> None:
-    found = options([finding(1, "Ｂ市", "章", ""), finding(2, "A市", "章", "")], {})
+@SHAPES
+def test_default_order_is_nfkc(shape: Shape) -> None:
+    found = options(shape([finding(1, "Ｂ市", "章", ""), finding(2, "A市", "章", "")]), {})
     assert [o.value for o in found["muni"]] == ["A市", "Ｂ市"]

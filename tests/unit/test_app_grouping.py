@@ -99,3 +99,14 @@ def test_a_span_over_two_report_pages_cites_both() -> None:
     cited = span_citation([on_page(683, 27), on_page(686, 28)])
     assert cited.endswith("｜報告書 p.27–28｜L683–686"), cited
     assert span_citation([on_page(683, 27), on_page(684, 27)]).endswith("｜報告書 p.27｜L683–684")
+
+
+def test_positions_of_an_index_table_look_rows_up_by_id() -> None:
+    from kensaku.index.columns import FindingTable
+
+    rows = positions(FindingTable.of(FINDINGS))
+    assert not isinstance(rows, dict)  # a lookup through the id hashes, not a dict of every id
+    assert {f.id: rows[f.id] for f in FINDINGS} == ROWS and len(rows) == len(FINDINGS)
+    assert FINDINGS[2].id in rows and "no such id" not in rows
+    found = hits(*[f.line_start for f in FINDINGS[:4]])
+    assert group_hits(found, rows) == group_hits(found, ROWS)

@@ -42,12 +42,12 @@ def manifest_of(*sources: SourceRecord, inputs: tuple[str, ...] = ()) -> Manifes
     ).stamped()
 
 
-def test_format_5_round_trip_keeps_added_warnings_and_metadata(tmp_path: Path) -> None:
+def test_manifest_round_trip_keeps_added_warnings_and_metadata(tmp_path: Path) -> None:
     record = SourceRecord("報告.pdf", "/d/報告.pdf", "0" * 64, 6, "報告", 10, 1, None, "2026-01-02T03:04:05+00:00")
     record = replace(record, warnings=("p.3 に文字がありません",), meta=META)
     manifest = manifest_of(record)
     data = json.loads(manifest.to_json())
-    assert data["format_version"] == FORMAT_VERSION == 5
+    assert data["format_version"] == FORMAT_VERSION == 6
     assert data["sources"][0]["meta"] == {
         "municipality": "金沢市",
         "year": 2023,

@@ -13,6 +13,7 @@ import pytest
 
 from kensaku.config import DEFAULTS, FusionConfig
 from kensaku.errors import QueryError
+from kensaku.index.dense import DenseIndex
 from kensaku.index.relevance import (
     FEATURES,
     Calibration,
@@ -46,28 +47,12 @@ class CountSparse:
     def scores(self, terms: list[str]) -> np.ndarray:
         return np.array([sum(t in doc for t in terms) for doc in self.docs], dtype=np.float32)
 
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        docs = np.array([i for i, doc in enumerate(self.docs) if term in doc], dtype=np.int32)
+        return docs, np.array([self.docs[i].count(term) for i in docs], dtype=np.float32)
 
-class NumpyDense:
-    """Exact inner-product search over a matrix (ties by row id)."""
-
-    def __init__(self, vectors: np.ndarray) -> None:
-        self.matrix = vectors
-
-    @property
-    def n_docs(self) -> int:
-        return len(self.matrix)
-
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        ids = np.arange(self.n_docs) if allowed is None else np.asarray(allowed)
-        scores = self.matrix[ids] @ query
-        order = np.lexsort((ids, -scores))[:k]
-        return ids[order].astype(np.int64), scores[order].astype(np.float32)
-
-    def scores_for(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        return (self.matrix[np.asarray(ids, dtype=np.int64)] @ query).astype(np.float32)
-
-    def vectors(self, ids: np.ndarray) -> np.ndarray:
-        return self.matrix[np.asarray(ids, dtype=np.int64)]
+    def idf(self, df: int) -> float:
+        return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
 
 
 FINDINGS = [
@@ -83,7 +68,7 @@ def searcher(calibration: Calibration | None = None, depth: int = 100) -> Search
     docs = [tokenizer.tokenize(f.text) for f in FINDINGS]
     vectors = embedder.encode_passages([f.text for f in FINDINGS])
     manifest = SimpleNamespace(model=SimpleNamespace(name=embedder.name))
-    bundle = IndexBundle(None, manifest, tuple(FINDINGS), CountSparse(docs), NumpyDense(vectors))  # type: ignore[arg-type]
+    bundle = IndexBundle(None, manifest, tuple(FINDINGS), CountSparse(docs), DenseIndex(vectors))  # type: ignore[arg-type]
     return Searcher(bundle, embedder, FusionConfig(depth=depth), tokenizer, calibration)  # type: ignore[arg-type]
 
 
