@@ -21,6 +21,7 @@ import json
 import mmap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import overload
 
@@ -78,6 +79,11 @@ class Columns:
         values = {name: tuple(lookup[i]) for i, name in enumerate(FIELDS)}
         return cls(values, codes, blocks, hashes[order], order.astype(np.int64))
 
+    @cached_property
+    def _codes_of(self) -> dict[str, dict[str, int]]:
+        """Per field, value → code (made once: a search masks by it on every query)."""
+        return {name: {v: c for c, v in enumerate(values)} for name, values in self.values.items()}
+
     @property
     def n_rows(self) -> int:
         """Number of rows."""
@@ -85,7 +91,7 @@ class Columns:
 
     def mask(self, name: str, wanted: Sequence[str]) -> np.ndarray:
         """Boolean mask of the rows whose field ``name`` is one of ``wanted``."""
-        known = {value: code for code, value in enumerate(self.values[name])}
+        known = self._codes_of[name]
         codes = [known[v] for v in wanted if v in known]
         column = self.codes[FIELDS.index(name)]
         if not codes:
@@ -103,9 +109,7 @@ class Columns:
     def candidate_rows(self, finding_id: str) -> np.ndarray:
         """Rows whose id hash equals that of ``finding_id`` (normally one; check the id)."""
         h = id_hash(finding_id)
-        start, stop = np.searchsorted(self.hashes, [h, h + 1] if h < np.iinfo(np.int64).max else [h, h])
-        if h == np.iinfo(np.int64).max:
-            stop = self.hashes.size
+        start, stop = np.searchsorted(self.hashes, h, "left"), np.searchsorted(self.hashes, h, "right")
         return self.hash_rows[int(start) : int(stop)]
 
     def save(self, directory: Path) -> None:
@@ -195,12 +199,16 @@ class FindingTable(Sequence[Finding]):
         """Row ``row`` (parsed from the file when it is not in memory), or a tuple of rows for a slice."""
         if isinstance(row, slice):
             return tuple(self[i] for i in range(*row.indices(len(self))))
-        if self._rows is not None:
-            return self._rows[row]
         n = len(self)
         index = row + n if row < 0 else row
         if not 0 <= index < n:
             raise IndexError(f"row {row} out of range for {n} findings")
+        return self._at(index)
+
+    def _at(self, index: int) -> Finding:
+        """Row ``index`` (``0 <= index < len(self)``)."""
+        if self._rows is not None:
+            return self._rows[index]
         assert self._data is not None and self._offsets is not None
         line = self._data[int(self._offsets[index]) : int(self._offsets[index + 1])]
         return Finding.from_dict(json.loads(line))

@@ -23,14 +23,13 @@ import math
 import os
 import secrets
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import overload
 
 import numpy as np
 
 from kensaku.index.columns import FIELDS, Columns, FindingTable
-from kensaku.index.dense import DenseIndex, _best, _moments
+from kensaku.index.dense import DenseIndex, _as_ids, _best, _moments
 from kensaku.index.sparse import SparseIndex, lucene
 from kensaku.ingest.models import Finding
 
@@ -43,7 +42,7 @@ def part_name(number: int) -> str:
     return f"{PARTS}/{number:04d}"
 
 
-def write_part_directory(directory: Path, number: int, fill: object) -> Path:
+def write_part_directory(directory: Path, number: int, fill: Callable[[Path], None]) -> Path:
     """Create ``parts/NNNN`` through a temporary sibling and a rename (a folder of that number left by a killed add,
     which no manifest names, is removed first). ``fill`` is called with the temporary folder."""
     parts = directory / PARTS
@@ -54,7 +53,6 @@ def write_part_directory(directory: Path, number: int, fill: object) -> Path:
     tmp = parts / f".{number:04d}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
-        assert callable(fill)
         fill(tmp)
         target = directory / part_name(number)
         tmp.rename(target)
@@ -113,20 +111,8 @@ class PartedTable(FindingTable):
         self._tables = list(tables)
         self._starts = list(np.cumsum([0, *(len(t) for t in tables)])[:-1])
 
-    @overload
-    def __getitem__(self, row: int) -> Finding: ...
-
-    @overload
-    def __getitem__(self, row: slice) -> tuple[Finding, ...]: ...
-
-    def __getitem__(self, row: int | slice) -> Finding | tuple[Finding, ...]:
-        """Row ``row``, from the part that holds it."""
-        if isinstance(row, slice):
-            return tuple(self[i] for i in range(*row.indices(len(self))))
-        n = len(self)
-        index = row + n if row < 0 else row
-        if not 0 <= index < n:
-            raise IndexError(f"row {row} out of range for {n} findings")
+    def _at(self, index: int) -> Finding:
+        """Row ``index``, from the part that holds it."""
         part = bisect.bisect_right(self._starts, index) - 1
         return self._tables[part][index - int(self._starts[part])]
 
@@ -172,7 +158,7 @@ class PartedDense(DenseIndex):
         mask = None
         if allowed is not None:
             mask = np.zeros(self.n_docs, dtype=bool)
-            mask[np.asarray(allowed) if np.asarray(allowed).dtype != bool else np.flatnonzero(allowed)] = True
+            mask[_as_ids(allowed, self.n_docs)] = True
         found_ids, found_scores = [], []
         for part, start in zip(self._parts, self._starts[:-1], strict=True):
             local = None if mask is None else mask[start : start + part.n_docs]
@@ -233,14 +219,6 @@ class PartedSparse:
     def n_docs(self) -> int:
         """Number of indexed documents."""
         return int(self._starts[-1])
-
-    @property
-    def vocab(self) -> dict[str, int]:
-        """The terms of all parts (ids are those of the first part that has each; for membership tests)."""
-        merged: dict[str, int] = {}
-        for part in reversed(self._parts):
-            merged.update(part.vocab)
-        return merged
 
     def idf(self, df: int) -> float:
         """Lucene's idf of a term in ``df`` documents of all parts."""

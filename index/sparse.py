@@ -244,12 +244,6 @@ class LegacySparseIndex:
         """Number of indexed documents."""
         return int(self._bm25.scores["num_docs"])
 
-    @property
-    def vocab(self) -> dict[str, int]:
-        """Term → id."""
-        vocab: dict[str, int] = self._bm25.vocab_dict
-        return vocab
-
     def idf(self, df: int) -> float:
         """Lucene's idf of a term in ``df`` documents."""
         return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
