@@ -211,6 +211,9 @@ class Manifest:
         files: Size and checksums of every data file (format 3; empty in older manifests, which are not verified).
         parts: Rows of each part added since the build (``parts/0001``, …; :mod:`kensaku.index.parts`), after the
             build's own rows.
+        removed: Rows of documents removed since the build, still in the files but no longer searched
+            (:mod:`kensaku.index.removal`); ``findings`` counts only the rows that remain.
+        removed_file: The file that lists those rows (``removed/0001.npy``, …; ``""`` when none).
     """
 
     model: ModelInfo
@@ -227,6 +230,13 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     files: Mapping[str, FileRecord] = field(default_factory=dict)
     parts: tuple[int, ...] = ()
+    removed: int = 0
+    removed_file: str = ""
+
+    @property
+    def stored_rows(self) -> int:
+        """Rows in the index's files: the findings plus the removed rows that remain in the files."""
+        return self.findings + self.removed
 
     def stamped(self) -> Manifest:
         """This manifest for a build made now: creation time, library versions and fingerprint filled in."""
@@ -266,6 +276,7 @@ class Manifest:
             "versions": dict(self.versions),
             "files": {name: record.to_dict() for name, record in self.files.items()},
             "parts": list(self.parts),
+            "removed": {"rows": self.removed, "file": self.removed_file},
         }
 
     def to_json(self) -> str:
@@ -471,6 +482,9 @@ def _parse(data: Mapping[str, Any]) -> Manifest:
         raise TypeError(f"'files' is {_kind(files)}, expected an object")
     sources = tuple(_source(s) for s in _list(data, "sources"))
     findings = _count(_object(data, "counts"), "findings")
+    removed = data.get("removed") or {"rows": 0}
+    if not isinstance(removed, dict):
+        raise TypeError(f"'removed' is {_kind(removed)}, expected an object")
     if sum(s.findings for s in sources) not in (findings, 0) and all(s.prefix is not None for s in sources):
         raise ValueError(f"the documents' findings add up to {sum(s.findings for s in sources)}, not {findings}")
     return Manifest(
@@ -492,6 +506,8 @@ def _parse(data: Mapping[str, Any]) -> Manifest:
         format_version=_count(data, "format_version"),
         files={str(name): FileRecord.from_dict(record) for name, record in files.items()},
         parts=tuple(_count({"part": n}, "part") for n in _list(data, "parts", default=[])),
+        removed=_count(removed, "rows"),
+        removed_file=_str(removed, "file", ""),
     )
 
 

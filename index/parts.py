@@ -213,12 +213,23 @@ class PartedSparse:
         self._starts = np.cumsum([0, *(p.n_docs for p in parts)])
         self.k1, self.b = parts[0].k1, parts[0].b
         # Integer sums are exact in float64: the same mean as over the lengths of all rows at once.
-        self._avgdl = sum(p.total_length for p in parts) / max(self.n_docs, 1)
+        self._avgdl = self.total_length / max(self.n_docs, 1)
 
     @property
     def n_docs(self) -> int:
         """Number of indexed documents."""
         return int(self._starts[-1])
+
+    @property
+    def total_length(self) -> int:
+        """Terms in all documents of all parts."""
+        return sum(p.total_length for p in self._parts)
+
+    def lengths_of(self, docs: np.ndarray) -> np.ndarray:
+        """Terms in each of the documents ``docs`` (row numbers of the whole index, ascending)."""
+        docs = np.asarray(docs, dtype=np.int64)
+        pieces = [p.lengths_of(d - s) for p, s, d in self._split(docs)]
+        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
 
     def idf(self, df: int) -> float:
         """Lucene's idf of a term in ``df`` documents of all parts."""
@@ -257,7 +268,7 @@ class PartedSparse:
         ]
 
 
-def _continues(before: Finding, after: Finding) -> bool:
+def continues_block(before: Finding, after: Finding) -> bool:
     """Whether ``after`` continues the block of ``before`` (:func:`kensaku.index.hybrid.block_ids`)."""
     key = (before.document, before.municipality, before.chapter, before.section, before.heading)
     return bool(after.heading) and key == (
@@ -289,6 +300,6 @@ def open_parts(
         tables.append(table)
         denses.append(dense)
         sparses.append(sparse)
-    joins = [bool(len(a) and len(b)) and _continues(a[len(a) - 1], b[0]) for a, b in itertools.pairwise(tables)]
+    joins = [bool(len(a) and len(b)) and continues_block(a[len(a) - 1], b[0]) for a, b in itertools.pairwise(tables)]
     columns = concat_columns([t.columns for t in tables], joins)
     return PartedTable(columns, tables), PartedDense(denses), PartedSparse(sparses)

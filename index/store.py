@@ -23,6 +23,7 @@ findings and vectors of a big index, would take seconds to read); ``kensaku veri
 
 from __future__ import annotations
 
+import io
 import json
 import shlex
 from collections.abc import Mapping, Sequence
@@ -295,6 +296,8 @@ def load_index(
             if not isinstance(sparse, SparseIndex):
                 raise ValueError("an index of an older format has parts")
             findings, dense, sparse = open_parts(directory, manifest.parts, (findings, dense, sparse))
+        if manifest.removed:
+            findings, dense, sparse = _without_removed(directory, manifest, (findings, dense, sparse), hint)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, EOFError, IndexError) as exc:
         raise IndexCorruptError(f"index at {directory} is damaged ({type(exc).__name__}: {exc})", hint) from exc
     sizes = {"manifest": manifest.findings, "findings": len(findings), "vectors": dense.n_docs, "bm25": sparse.n_docs}
@@ -305,6 +308,22 @@ def load_index(
             f"index at {directory}: vectors have dim {dense.dim}, manifest says {manifest.model.dim}", hint
         )
     return IndexBundle(directory=directory, manifest=manifest, findings=findings, sparse=sparse, dense=dense)
+
+
+def _without_removed(
+    directory: Path, manifest: Manifest, rows: tuple[FindingTable, DenseIndex, Sparse], hint: str
+) -> tuple[FindingTable, DenseIndex, Sparse]:
+    """The index without the rows of the documents removed since the build (:mod:`kensaku.index.removal`)."""
+    from kensaku.index.parts import PartedSparse
+    from kensaku.index.removal import live_view
+
+    findings, dense, sparse = rows
+    if not isinstance(sparse, SparseIndex | PartedSparse):
+        raise ValueError("an index of an older format has removed rows")
+    removed = np.load(io.BytesIO(_checked(directory, manifest.removed_file, manifest.files, hint)))
+    if removed.size != manifest.removed:
+        raise ValueError(f"{manifest.removed_file} lists {removed.size} rows, the manifest {manifest.removed}")
+    return live_view(findings, dense, sparse, removed)
 
 
 def _read_rows(directory: Path, manifest: Manifest, hint: str) -> tuple[FindingTable, DenseIndex]:
@@ -442,10 +461,14 @@ def salvage(directory: Path) -> Salvage | None:
             dense = DenseIndex.from_bytes((Path(directory) / DENSE).read_bytes())
     except (IndexStoreError, OSError, RuntimeError, ValueError):
         return None
+    keep = _kept_rows(directory, manifest)
+    if keep is None:
+        return None
     verified, findings, vectors, start = [], [], [], 0
     for source in manifest.sources:
-        rows = range(start, start + source.findings)
-        start = rows.stop
+        first = int(keep[start]) if start < keep.size else keep.size  # the document's rows are contiguous
+        rows = range(first, first + source.findings)
+        start += source.findings
         block = _verified_block(source, [line + b"\n" for line in lines[rows.start : rows.stop]], dense, rows)
         if block is not None:
             verified.append(source)
@@ -460,6 +483,21 @@ def salvage(directory: Path) -> Salvage | None:
         DenseIndex.build(np.concatenate(vectors), ann="flat"),
         len(manifest.sources) - len(verified),
     )
+
+
+def _kept_rows(directory: Path, manifest: Manifest) -> np.ndarray | None:
+    """The rows in the files of the documents the manifest lists (all rows, unless documents were removed since the
+    build), or ``None`` when the list of removed rows cannot be read."""
+    stored = manifest.stored_rows
+    if not manifest.removed:
+        return np.arange(stored, dtype=np.int64)
+    try:
+        removed = np.load(Path(directory) / manifest.removed_file)
+        alive = np.ones(stored, dtype=bool)
+        alive[np.asarray(removed, dtype=np.int64)] = False
+    except (OSError, ValueError, IndexError):
+        return None
+    return np.flatnonzero(alive)
 
 
 def _verified_block(

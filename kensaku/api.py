@@ -28,6 +28,7 @@ from kensaku.index.build import BuildReport, ProgressCallback, build_bundle, bui
 from kensaku.index.embed import Embedder, load_embedder
 from kensaku.index.hybrid import Mode
 from kensaku.index.manifest import Manifest
+from kensaku.index.remove import removal_report, remove_documents
 from kensaku.index.rerank import Reranker, load_reranker, rerank
 from kensaku.index.search import Filters, Hit, Results, Searcher, check_query
 from kensaku.index.store import IndexBundle, check_model, check_sources, load_index, read_manifest, stale_sources
@@ -188,7 +189,7 @@ class Index:
                 index = cls._loaded(directory, manifest, embedder=embedder, model=name, settings=settings)
                 index.report = BuildReport(directory, False, "up to date", manifest.findings, manifest.documents)
                 return index
-            embedder = embedder or load_embedder(name, show_progress=show_progress)
+            embedder = embedder or load_embedder(name, show_progress=show_progress, device=settings.device)
             bundle, report = build_index(
                 sources,
                 directory,
@@ -222,7 +223,7 @@ class Index:
         Raises:
             InputError: An item has no text, or ids repeat.
         """
-        embedder = embedder or load_embedder(settings.model, show_progress=False)
+        embedder = embedder or load_embedder(settings.model, show_progress=False, device=settings.device)
         findings = texts_to_findings(texts, name=name)
         bundle = build_bundle(findings, embedder=embedder, settings=settings, show_progress=False)
         return cls(bundle, embedder=embedder, settings=settings)
@@ -300,7 +301,12 @@ class Index:
         show_progress: bool = False,
         on_progress: ProgressCallback | None = None,
     ) -> Index:
-        """Remove documents (recorded inputs: files, or folders with all their documents) and rebuild incrementally.
+        """Remove documents (recorded inputs: files, or folders with all their documents).
+
+        Their rows are marked removed (:mod:`kensaku.index.removal`): one small file and the manifest are written,
+        whatever the size of the index, and it searches as a build of the remaining documents would. When the index
+        cannot hold removed rows (an older format, or they would be more than half of its rows), it is built again
+        incrementally without them instead, which also drops the rows removed before.
 
         A removed file in the documents folder (``settings.documents_dir``: an upload) is deleted once the new index
         is in place. See :func:`kensaku.library.plan_removal` for what is refused (a file inside a recorded folder, a
@@ -309,7 +315,13 @@ class Index:
         with write_lock(self._stored(), wait):
             base = self._on_disk()
             plan = plan_removal(base.manifest, as_paths(paths), self.settings.documents_dir)
-            index = base._build_from(plan.inputs, plan.missing, {}, show_progress, on_progress)
+            inputs = [p for p in base.manifest.inputs if p in {str(k) for k in plan.inputs} | set(plan.missing)]
+            marked = remove_documents(base.bundle, plan.removed, inputs)
+            if marked is not None:
+                report = removal_report(base.manifest, marked)
+                index = Index(marked, embedder=base._embedder, settings=base.settings, report=report)
+            else:
+                index = base._build_from(plan.inputs, plan.missing, {}, show_progress, on_progress)
             for path in plan.delete:
                 path.unlink(missing_ok=True)
         return index
@@ -427,7 +439,9 @@ class Index:
         """The embedding model (loaded on first use, by the name recorded in the manifest)."""
         with self._lock:
             if self._embedder is None:
-                self._embedder = load_embedder(self.manifest.model.name, show_progress=False)
+                self._embedder = load_embedder(
+                    self.manifest.model.name, show_progress=False, device=self.settings.device
+                )
             return self._embedder
 
     @property

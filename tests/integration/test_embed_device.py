@@ -9,6 +9,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from kensaku import Index
 from kensaku.cli import main
 from kensaku.config import Settings, device_setting, project_settings
 from kensaku.defaultmodel.cache import ONNX_INT8
@@ -140,3 +141,12 @@ def test_sentence_transformers_cuda_vectors_match_cpu(default_model: Path) -> No
     cpu = load_embedder("e5-small-fp32", device="cpu")
     gpu = load_embedder("e5-small-fp32", device="cuda")
     assert (gpu.encode_passages(TEXTS) * cpu.encode_passages(TEXTS)).sum(axis=1).min() >= 0.999
+
+
+@needs_no_gpu
+def test_the_api_loads_the_model_on_the_settings_device(seed_index: Path) -> None:
+    index = Index.open(seed_index, settings=Settings(device="cuda"))
+    assert len(index) > 0  # opening reads no model
+    with pytest.raises(EmbedderLoadError, match="--device cuda"):
+        index.search("フェローの契約形態は")
+    assert Index.open(seed_index).search("フェローの契約形態は", k=1)  # the default device is the CPU
