@@ -18,13 +18,15 @@ import hashlib
 import os
 import re
 import secrets
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from kensaku.config import MB
 from kensaku.errors import IndexMissingError, IndexStoreError, InputError
+from kensaku.index.columns import FIELDS
 from kensaku.index.manifest import DocumentMeta, Manifest, SourceRecord, inputs_of
 from kensaku.index.store import MANIFEST, IndexBundle, read_manifest
 from kensaku.ingest.models import Finding
@@ -88,43 +90,74 @@ class DocumentInfo:
 
 
 def document_infos(bundle: IndexBundle, documents_dir: Path) -> list[DocumentInfo]:
-    """One :class:`DocumentInfo` per document of ``bundle``, in index order."""
+    """One :class:`DocumentInfo` per document of ``bundle``, in index order.
+
+    The municipalities and the year come from the code columns (:class:`kensaku.index.columns.Columns`), so at most
+    two rows of each document are parsed however many it has: the last (the last page: a document's findings follow
+    its pages in reading order, see :func:`_last_page`), and the first when no title was set (the reader's).
+    """
     owned_root = Path(documents_dir).expanduser().resolve()
+    columns, findings = bundle.columns, bundle.findings
+    places, place_codes = columns.values["municipality"], columns.codes[FIELDS.index("municipality")]
+    years, year_codes = columns.values["year"], columns.codes[FIELDS.index("year")]
+    digit_years = np.array([v.isdigit() for v in years], dtype=bool)
     out, start = [], 0
     for source in bundle.manifest.sources:
-        block = bundle.findings[start : start + source.findings]
-        start += source.findings
+        stop = start + source.findings
         meta = source.meta or DocumentMeta()
+        municipality = meta.municipality or _municipalities(place_codes[start:stop], places)
+        year = meta.year if meta.year is not None else _year(year_codes[start:stop], digit_years, years)
+        title = meta.title or (findings[start].title if source.findings else "") or source.name
         out.append(
             DocumentInfo(
                 path=source.path,
                 name=source.name,
                 kind=Path(source.name).suffix.lower().lstrip(".") or "txt",
-                pages=max((f.page_end or f.page or 0 for f in block), default=0) or None,
+                pages=_last_page(findings[stop - 1]) if source.findings else None,
                 findings=source.findings,
-                municipality=meta.municipality or _municipalities(block),
-                year=meta.year if meta.year is not None else _year(block),
-                title=meta.title or (block[0].title if block else "") or source.name,
+                municipality=municipality,
+                year=year,
+                title=title,
                 tags=meta.tags,
                 warnings=source.warnings,
                 added=source.added,
                 owned=Path(source.path).is_relative_to(owned_root),
             )
         )
+        start = stop
     return out
 
 
-def _municipalities(findings: Sequence[Finding]) -> str:
-    """The municipalities the findings name, most frequent first: one, or three and 「…」."""
-    counts = Counter(f.municipality for f in findings if f.municipality)
-    names = [name for name, _ in counts.most_common()]
+def _last_page(last: Finding) -> int | None:
+    """The last page a document's findings cite, from its last finding: a paged reader gives each line its page in
+    reading order and the segmenters emit findings in line order, so no earlier finding ends on a later page."""
+    return last.page_end or last.page or None
+
+
+def _municipalities(codes: np.ndarray, values: Sequence[str]) -> str:
+    """The municipalities of a document's rows (their ``codes`` in the municipality column, whose values are
+    ``values``), most frequent first, ties in the order the rows name them: one, or three and 「…」.
+
+    >>> _municipalities(np.array([2, 1, 1, 0, 2, 3, 4]), ("", "加賀市", "前橋市", "高松市", "松山市"))
+    '前橋市、加賀市、高松市…'
+    """
+    if not codes.size:
+        return ""
+    used, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    names: list[str] = []
+    for code in used[np.lexsort((first, -counts))]:
+        if values[int(code)]:
+            names.append(values[int(code)])
+            if len(names) > 3:  # a fourth is all 「…」 needs to know
+                break
     return "、".join(names[:3]) + ("…" if len(names) > 3 else "")
 
 
-def _year(findings: Sequence[Finding]) -> int | None:
-    """The year the reader found (``extra["year"]``), else ``None``."""
-    text = next((f.extra["year"] for f in findings if f.extra.get("year", "").isdigit()), "")
-    return int(text) if text else None
+def _year(codes: np.ndarray, digit: np.ndarray, values: Sequence[str]) -> int | None:
+    """The year the reader found (``extra["year"]``) for the first of a document's rows that has one (their
+    ``codes`` in the year column, whose values are ``values``; ``digit`` marks the values that are digits)."""
+    found = np.flatnonzero(digit[codes]) if codes.size else codes
+    return int(values[int(codes[found[0]])]) if found.size else None
 
 
 def index_stamp(directory: PathLike) -> str | None:

@@ -3,8 +3,9 @@
 Each run asks :func:`kensaku.library.index_stamp` (one cheap look at the index directory) whether the index on disk is
 still the one loaded; a change made elsewhere (``kensaku add`` in a terminal, another session's upload or rebuild)
 is picked up on the next interaction, so results from a replaced index do not stay on screen. The model is loaded
-once per process and handed to each reloaded index. So is the reranker of ``settings.reranker``
-(``$KENSAKU_RERANKER``), which the search page hands to each search while its toggle is on.
+once per process, on the device of ``settings.device`` (``$KENSAKU_DEVICE``), and handed to each reloaded index.
+So is the reranker of ``settings.reranker`` (``$KENSAKU_RERANKER``), which the search page hands to each search
+while its toggle is on.
 """
 
 from __future__ import annotations
@@ -22,9 +23,15 @@ from kensaku.library import index_stamp
 
 
 @st.cache_resource(show_spinner="モデルを読み込み中…")
-def _embedder(name: str) -> Embedder:
-    """The embedding model ``name``, loaded once per process."""
-    return load_embedder(name, show_progress=False)
+def _embedder(name: str, device: str) -> Embedder:
+    """The embedding model ``name`` on ``device`` (``settings.device``, ``$KENSAKU_DEVICE``), loaded once per
+    process and device.
+
+    Raises:
+        EmbedderLoadError: It cannot be loaded on ``device`` (no GPU, or no GPU build of the runtime); the page
+            shows why.
+    """
+    return load_embedder(name, show_progress=False, device=device)
 
 
 @st.cache_resource(show_spinner="索引を読み込み中…", max_entries=2)
@@ -38,7 +45,9 @@ def _index(directory: str, stamp: str | None) -> Index:
     opened = open_or_build(directory, settings)
     # No reranker of its own: the search page passes the one of load_reranker_for() while its toggle is on.
     index = Index(
-        opened.bundle, embedder=_embedder(opened.manifest.model.name), settings=replace(settings, reranker=None)
+        opened.bundle,
+        embedder=_embedder(opened.manifest.model.name, settings.device),
+        settings=replace(settings, reranker=None),
     )
     index.searcher  # noqa: B018 - build the searcher now, not in the first user's search
     return index
