@@ -52,29 +52,35 @@ def remove_documents(bundle: IndexBundle, documents: Sequence[str], inputs: Sequ
     this needs a build (:func:`why_not_remove`)."""
     if why_not_remove(bundle, documents):
         return None
+    directory = bundle.directory
+    assert directory is not None
+    updated = replace(without_documents(bundle, documents), inputs=tuple(inputs)).stamped()
+    atomic_file(directory / MANIFEST, updated.to_json().encode("utf-8"))  # the removal takes effect here
+    forget_old_lists(directory, bundle.manifest, updated)
+    return load_index(directory, verify_sources=False, manifest=updated)
+
+
+def without_documents(bundle: IndexBundle, documents: Sequence[str]) -> Manifest:
+    """Write the list of removed rows that adds the rows of ``documents`` (recorded paths) to those removed before,
+    under a new name; the index's manifest without the documents and with that list (not written, not stamped)."""
     directory, manifest = bundle.directory, bundle.manifest
     assert directory is not None
     gone = set(documents)
     drop = [s.path in gone for s in manifest.sources]
     table = bundle.findings
     keep = table.rows.keep if isinstance(table, LiveTable) else np.arange(len(table), dtype=np.int64)
-    removed = np.union1d(
-        _removed_rows(directory, manifest), rows_of_documents([s.findings for s in manifest.sources], drop, keep)
-    ).astype(np.int64)
+    rows = rows_of_documents([s.findings for s in manifest.sources], drop, keep)
+    removed = np.union1d(_removed_rows(directory, manifest), rows).astype(np.int64)
     name = _write_removed(directory, manifest, removed)
     files = {k: v for k, v in manifest.files.items() if not k.startswith(f"{REMOVED}/")}
-    updated = replace(
+    return replace(
         manifest,
-        inputs=tuple(inputs),
         sources=tuple(s for s, d in zip(manifest.sources, drop, strict=True) if not d),
         findings=manifest.stored_rows - int(removed.size),
         removed=int(removed.size),
         removed_file=name,
         files={**files, name: FileRecord.of_file(directory / name)},
-    ).stamped()
-    atomic_file(directory / MANIFEST, updated.to_json().encode("utf-8"))  # the removal takes effect here
-    _forget_old_lists(directory, keep={name, manifest.removed_file})
-    return load_index(directory, verify_sources=False, manifest=updated)
+    )
 
 
 def removal_report(before: Manifest, after: IndexBundle) -> BuildReport:
@@ -103,10 +109,12 @@ def _write_removed(directory: Path, manifest: Manifest, removed: np.ndarray) -> 
     return name
 
 
-def _forget_old_lists(directory: Path, keep: set[str]) -> None:
-    """Delete the lists of removed rows that neither the new manifest nor the one before it names (a reader that
-    read the one before may still open its list)."""
-    for path in (directory / REMOVED).iterdir():
+def forget_old_lists(directory: Path, before: Manifest, after: Manifest) -> None:
+    """Delete the lists of removed rows that neither the new manifest (``after``) nor the one ``before`` it names
+    (a reader that read that one may still open its list)."""
+    keep = {before.removed_file, after.removed_file}
+    folder = directory / REMOVED
+    for path in folder.iterdir() if folder.is_dir() else ():
         if f"{REMOVED}/{path.name}" not in keep:
             try:
                 os.unlink(path)

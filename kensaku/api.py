@@ -239,10 +239,11 @@ class Index:
     ) -> Index:
         """Add documents: build the index's sources plus ``paths`` (only new and changed ones are embedded).
 
-        When ``paths`` hold only documents the index does not have, and the index's own documents are unchanged, they
-        are written as a part of the index (:mod:`kensaku.index.parts`): only they are read, tokenized and embedded,
-        and nothing of the index is rewritten, so an add costs what it adds. Otherwise (or past 16 parts) the index is
-        built again incrementally, which also merges its parts.
+        When ``paths`` hold only documents the index does not have, or documents of it that changed since they were
+        read (their old rows are marked removed, :mod:`kensaku.index.removal`), and the index's other documents are
+        unchanged, they are written as a part of the index (:mod:`kensaku.index.parts`): only they are read,
+        tokenized and embedded, and nothing of the index is rewritten, so an add costs what it adds. Otherwise (or
+        past 16 parts) the index is built again incrementally, which also merges its parts.
 
         The sources are the recorded inputs of the index in its directory when the writer lock is taken, so
         documents another process added since this object was opened are kept; folders are walked again; recorded
