@@ -1,11 +1,14 @@
-"""Query an index: both legs to candidate depth, fuse, filter, cut to k; and similar findings for a finding or text."""
+"""Query an index: both legs to candidate depth, fuse, filter, cut to k; and similar findings for a finding or text.
+
+The query is checked and its filters are built in :mod:`kensaku.index.query`; the hits and pages come back as the
+values of :mod:`kensaku.index.results` (both re-exported here, where callers import them). Reads the loaded index
+(:mod:`kensaku.index.store`) and the model's calibration (:mod:`kensaku.index.relevance`); writes nothing.
+"""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -22,6 +25,8 @@ from kensaku.index.hybrid import (
     top_ids,
     weighted_fusion,
 )
+from kensaku.index.query import Filters as Filters
+from kensaku.index.query import check_query as check_query
 from kensaku.index.relevance import (
     Calibration,
     DenseSummary,
@@ -30,208 +35,11 @@ from kensaku.index.relevance import (
     query_evidence,
     uncalibrated_total,
 )
+from kensaku.index.results import Hit as Hit
+from kensaku.index.results import Results as Results
 from kensaku.index.store import IndexBundle
 from kensaku.index.tokenizer import Tokenizer
-from kensaku.ingest.models import KINDS, Finding
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict results to findings whose fields are among the given values (empty = no restriction).
-
-    Any sequence of strings may be given; it is kept as a tuple. ``documents`` are file names as in
-    ``Finding.document``; ``years`` are matched against ``finding.extra["year"]`` (the document's year or 年度 set as
-    metadata; a finding without one matches no year).
-
-    >>> Filters(municipalities=["加賀市"]).municipalities
-    ('加賀市',)
-    """
-
-    municipalities: Sequence[str] = ()
-    chapters: Sequence[str] = ()
-    sections: Sequence[str] = ()
-    kinds: Sequence[str] = ()
-    exclude_municipalities: Sequence[str] = ()
-    exclude_ids: Sequence[str] = ()
-    documents: Sequence[str] = ()
-    years: Sequence[str] = ()
-    exclude_documents: Sequence[str] = ()
-
-    def __post_init__(self) -> None:
-        """Keep every value as a tuple; reject a bare string (a sequence of characters) and an unknown kind."""
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if isinstance(value, str):
-                raise QueryError(f"Filters({item.name}={value!r}) is a string", f"give a list: [{value!r}]")
-            object.__setattr__(self, item.name, tuple(value))
-        unknown = [k for k in self.kinds if k not in KINDS]
-        if unknown:
-            raise QueryError(f"unknown kind {unknown[0]!r}", f"use one of {', '.join(KINDS)}")
-
-    @property
-    def active(self) -> bool:
-        """Whether any restriction is set."""
-        return any(
-            (
-                self.municipalities,
-                self.chapters,
-                self.sections,
-                self.kinds,
-                self.exclude_municipalities,
-                self.exclude_ids,
-                self.documents,
-                self.years,
-                self.exclude_documents,
-            )
-        )
-
-    def accepts(self, finding: Finding) -> bool:
-        """Whether ``finding`` passes every restriction."""
-        checks = (
-            (self.municipalities, finding.municipality),
-            (self.chapters, finding.chapter),
-            (self.sections, finding.section),
-            (self.kinds, finding.kind),
-            (self.documents, finding.document),
-            (self.years, finding.extra.get("year", "")),
-        )
-        if any(allowed and value not in allowed for allowed, value in checks):
-            return False
-        return (
-            finding.municipality not in self.exclude_municipalities
-            and finding.id not in self.exclude_ids
-            and finding.document not in self.exclude_documents
-        )
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One search result with the scores that produced it.
-
-    Attributes:
-        rank: 1-based position in the result list.
-        score: Fused score (or the single leg's score in ``bm25``/``dense`` mode).
-        finding: The finding, with its citation.
-        bm25: Raw BM25 score of the finding for this query.
-        dense: Cosine similarity of the finding to the query.
-        bm25_rank: Rank in the BM25 leg's candidate list (0 if not among its top ``depth``).
-        dense_rank: Rank in the dense leg's candidate list (0 if not among its top ``depth``).
-        relevance: Calibrated probability (0–1) that the finding answers the query (:mod:`kensaku.index.relevance`);
-            ``None`` when the index's model has no calibration.
-        rerank: The cross-encoder's score when a reranker reordered the results (:mod:`kensaku.index.rerank`);
-            ``None`` otherwise (and for hits below the reranked depth).
-    """
-
-    rank: int
-    score: float
-    finding: Finding
-    bm25: float
-    dense: float
-    bm25_rank: int
-    dense_rank: int
-    relevance: float | None = None
-    rerank: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: rank, score, id, text, citation first, then the other finding fields and leg scores."""
-        data: dict[str, Any] = {
-            "rank": self.rank,
-            "score": round(self.score, 6),
-            "id": self.finding.id,
-            "text": self.finding.text,
-            "citation": self.finding.citation,
-        }
-        data.update({k: v for k, v in self.finding.to_dict().items() if k not in data})
-        data.update(
-            {
-                "bm25": round(self.bm25, 6),
-                "dense": round(self.dense, 6),
-                "bm25_rank": self.bm25_rank,
-                "dense_rank": self.dense_rank,
-                "relevance": None if self.relevance is None else round(self.relevance, 6),
-                "rerank": None if self.rerank is None else round(self.rerank, 6),
-            }
-        )
-        return data
-
-
-@dataclass(frozen=True)
-class Results:
-    """One page of results with the count of all that match and the verdict on whether the query has an answer.
-
-    Attributes:
-        query: The query as searched (stripped).
-        hits: Ranks ``offset + 1`` to ``offset + k`` of the ranking (the same hits as ``search(offset + k)[offset:]``);
-            not cut by relevance, so a page may hold weak hits (their ``relevance`` says so).
-        total: Findings that pass the filters and the calibrated relevance cut-off (see
-            :mod:`kensaku.index.relevance`; without calibration, those sharing a content term with the query or among
-            the dense leg's top ``depth``).
-        answerable: Whether the best of the top hits is relevant enough: ``False`` means "nothing found" (always
-            ``True`` without calibration).
-        offset: Hits skipped before this page.
-        cutoff: The relevance a finding needs to be counted in ``total`` (``None`` without calibration).
-        total_exact: ``False`` when ``total`` was counted over both legs' best candidates only (an index large
-            enough to have an IVF dense index: it is then a lower bound).
-    """
-
-    query: str
-    hits: list[Hit]
-    total: int
-    answerable: bool
-    offset: int
-    cutoff: float | None = None
-    total_exact: bool = True
-
-    def relevant(self, hit: Hit) -> bool:
-        """Whether ``hit`` clears the cut-off ``total`` counts by (always, without calibration)."""
-        return self.cutoff is None or hit.relevance is None or hit.relevance >= self.cutoff
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: query, total, answerable, offset and the hits."""
-        return {
-            "query": self.query,
-            "total": self.total,
-            "answerable": self.answerable,
-            "offset": self.offset,
-            "total_exact": self.total_exact,
-            "hits": [hit.to_dict() for hit in self.hits],
-        }
-
-
-# Letters and symbols that show nothing (Hangul fillers, the blank braille pattern): a query of only these, of
-# whitespace (also U+00A0, U+3000), controls, format characters (ZWSP U+200B, BOM U+FEFF, U+2060) and combining marks
-# without a base is empty.
-_BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-_BLANK_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
-
-
-def check_query(query: str) -> str:
-    """Return the stripped query or raise :class:`QueryError` for an empty, undecodable or over-long one.
-
-    A query of only invisible characters is empty; one with lone surrogates (bytes that were not UTF-8, as Python
-    decodes a command line typed in another encoding) is refused.
-
-    >>> check_query("  フェローの契約形態は　")
-    'フェローの契約形態は'
-    >>> check_query("\u200b\ufeff\u3000")
-    Traceback (most recent call last):
-    kensaku.errors.QueryError: the query is empty; type a question such as 「フェローの契約形態は」
-    """
-    if any("\ud800" <= ch <= "\udfff" for ch in query):
-        raise QueryError(
-            "the query contains bytes that are not UTF-8 (it was typed or passed in another encoding)",
-            "use a UTF-8 terminal (e.g. LANG=ja_JP.UTF-8), or write the queries to a UTF-8 file for --queries",
-        )
-    text = query.strip()
-    if all(ch in _BLANK_CHARACTERS or unicodedata.category(ch) in _BLANK_CATEGORIES for ch in text):
-        raise QueryError("the query is empty", "type a question such as 「フェローの契約形態は」")
-    if len(text) > DEFAULTS.max_query_chars:
-        raise QueryError(
-            f"the query has {len(text):,} characters, over the limit of {DEFAULTS.max_query_chars:,}",
-            "shorten it to the question you want answered",
-        )
-    return text
-
+from kensaku.ingest.models import Finding
 
 TOTAL_POOL = 1000
 
