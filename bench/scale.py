@@ -173,24 +173,42 @@ def phase_query(size: int, directory: Path, n_queries: int) -> dict[str, Any]:
 
 
 def phase_update(size: int, directory: Path) -> dict[str, Any]:
-    """Add one 100-finding document to the open index, then remove it again; time both."""
+    """Add one 100-finding document to the open index, change it and add it again (its rows replaced), then remove
+    it; time each."""
     from kensaku import Index
 
     corpus = synthetic_corpus(size)
     index = Index.open(directory, embedder=HashEmbedder())
     before = len(index)
+    work = directory.parent / f"{directory.name}-update"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    doc = work / corpus.extra.name  # a copy: the cached document stays as generated
+    shutil.copy(corpus.extra, doc)
     started = time.perf_counter()
-    added = index.add([corpus.extra])
+    added = index.add([doc])
     add_s = time.perf_counter() - started
+    lines = doc.read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    first["text"] += "（改訂）"
+    doc.write_text("\n".join([json.dumps(first, ensure_ascii=False), *lines[1:]]) + "\n", encoding="utf-8")
     started = time.perf_counter()
-    removed = added.remove([corpus.extra])
+    replaced = added.add([doc])
+    replace_s = time.perf_counter() - started
+    stats = replaced.report.stats if replaced.report else None
+    started = time.perf_counter()
+    removed = replaced.remove([doc])
     remove_s = time.perf_counter() - started
+    shutil.rmtree(work, ignore_errors=True)
     return {
         "findings_before": before,
         "findings_after_add": len(added),
         "findings_after_remove": len(removed),
         "add_one_document_s": round(add_s, 2),
+        "replace_changed_document_s": round(replace_s, 2),
+        "replaced_in_place": bool(stats and stats.changed == 1 and not stats.full_reason and replaced.manifest.parts),
         "remove_one_document_s": round(remove_s, 2),
+        "removed_rows_after": removed.manifest.removed,
         "update_peak_rss_mb": _vm("VmHWM"),
     }
 

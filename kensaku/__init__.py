@@ -36,9 +36,9 @@ if TYPE_CHECKING:
 # Public name → module that defines it, imported on first use (these pull in numpy and the search stack).
 _LAZY = {
     "Index": "kensaku.api",
-    "Filters": "kensaku.index.search",
-    "Hit": "kensaku.index.search",
-    "Results": "kensaku.index.search",
+    "Filters": "kensaku.index.query",
+    "Hit": "kensaku.index.results",
+    "Results": "kensaku.index.results",
     "Finding": "kensaku.ingest.models",
     "Embedder": "kensaku.index.embed",
     "BuildReport": "kensaku.index.build",

@@ -100,7 +100,7 @@ def describe_unknown(field: str, value: str, known: Sequence[str]) -> tuple[str,
 
 def check_filters(findings: Sequence[Finding], filters: Filters) -> None:
     """Refuse filter values that no finding of ``findings`` has (municipalities, chapters, sections, documents,
-    years; kinds are checked by :class:`~kensaku.index.search.Filters` itself, exclusions may name anything).
+    years; kinds are checked by :class:`~kensaku.index.query.Filters` itself, exclusions may name anything).
 
     Raises:
         QueryError: Naming each unknown value, the closest known values and the known values (up to

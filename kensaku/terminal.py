@@ -150,7 +150,7 @@ def block_dict(block: Results | tuple[str, Sequence[Hit]]) -> dict[str, object]:
 
 def emit(args: argparse.Namespace, results: Sequence[Results | tuple[str, Sequence[Hit]]]) -> None:
     """Print the results of one or more queries in ``args.format`` (text, json or jsonl), one block per query:
-    a search's :class:`~kensaku.index.search.Results` (an empty query: a blank line of the queries file), or
+    a search's :class:`~kensaku.index.results.Results` (an empty query: a blank line of the queries file), or
     ``(query, hits)``."""
     if args.format == "text":
         for line, block in enumerate(results, start=1):
