@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pytest
 
+import kensaku.index.sparse as sparse_module
 from kensaku.config import DEFAULTS
 from kensaku.index.sparse import SparseIndex
 
@@ -64,3 +65,15 @@ def test_one_score_worked_out_on_paper() -> None:
 def test_other_parameters_follow_the_same_formula() -> None:
     index = SparseIndex.build(DOCS, k1=1.2, b=0.75)
     np.testing.assert_allclose(index.scores(["フェロー"]), lucene_bm25(DOCS, ["フェロー"], 1.2, 0.75), rtol=1e-6)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3])
+def test_a_build_in_chunks_of_documents_gives_the_same_index(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = SparseIndex.build(DOCS)
+    monkeypatch.setattr(sparse_module, "BUILD_CHUNK", chunk)
+    chunked = SparseIndex.build(DOCS)
+    for term in {t for doc in DOCS for t in doc}:
+        for a, b in zip(chunked.postings(term), whole.postings(term), strict=True):
+            assert a.dtype == b.dtype and a.tolist() == b.tolist()
+    for query in QUERIES:
+        np.testing.assert_array_equal(chunked.scores(query), whole.scores(query))
