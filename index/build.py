@@ -18,42 +18,22 @@ from typing import cast
 import numpy as np
 
 from kensaku.config import DEFAULTS, Settings
-from kensaku.errors import (
-    IndexCorruptError,
-    IndexMissingError,
-    IndexStoreError,
-    InputError,
-    NoSearchableWordsError,
-    NothingToIndexError,
-)
+from kensaku.errors import InputError, NoSearchableWordsError, NothingToIndexError
+from kensaku.index.changes import _previous
+from kensaku.index.changes import source_changes as source_changes
+from kensaku.index.changes import why_rebuild as why_rebuild
 from kensaku.index.columns import FindingTable
 from kensaku.index.dense import AnnKind, DenseIndex
 from kensaku.index.documents import apply_meta, carry_over, prior_records
 from kensaku.index.embed import Embedder
-from kensaku.index.incremental import BuildStats, PreviousIndex, reuse_problem
+from kensaku.index.incremental import BuildStats
 from kensaku.index.journal import EmbedJournal
 from kensaku.index.manifest import BuildOptions, DocumentMeta, IngestInfo, Manifest, ModelInfo, SourceRecord
 from kensaku.index.sparse import SparseIndex, TokenIds
-from kensaku.index.store import (
-    IndexBundle,
-    check_files,
-    check_model,
-    load_index,
-    read_manifest,
-    salvage,
-    save_bundle,
-)
-from kensaku.index.tokenizer import TOKENIZER_VERSION, Tokenizer, TokenizerConfig
+from kensaku.index.store import IndexBundle, save_bundle
+from kensaku.index.tokenizer import Tokenizer, TokenizerConfig
 from kensaku.ingest.models import Finding
-from kensaku.ingest.pipeline import (
-    INGEST_VERSION,
-    IngestError,
-    IngestResult,
-    PathLike,
-    as_paths,
-    collect_files,
-    ingest_paths,
-)
+from kensaku.ingest.pipeline import INGEST_VERSION, IngestError, IngestResult, PathLike, as_paths, ingest_paths
 
 # Called with (stage, done, total) during a build: stage is "tokenize" or "embed" (for progress bars in the app).
 ProgressCallback = Callable[[str, int, int], None]
@@ -242,34 +222,6 @@ def _embed(
     return vectors
 
 
-def _previous(
-    directory: Path, embedder: Embedder, settings: Settings, bundle: IndexBundle | None, manifest: Manifest | None
-) -> tuple[PreviousIndex | None, str]:
-    """The index at ``directory`` (or ``bundle``, already loaded; or loaded with ``manifest``, already read) when its
-    rows can be reused, else why not. Of a damaged index only the rows of documents whose row digests still match
-    are reused (the others are read and embedded again); when none match, nothing is."""
-    ingest = IngestInfo(INGEST_VERSION, settings.max_chars)
-    options = BuildOptions.of(settings)
-    try:
-        bundle = bundle or load_index(directory, verify_sources=False, manifest=manifest)
-    except IndexMissingError:
-        return None, "no index yet"
-    except IndexCorruptError as exc:
-        rows = salvage(directory)
-        if rows is None or reuse_problem(rows.manifest, model=ModelInfo.of(embedder), options=options, ingest=ingest):
-            return None, exc.reason
-        repair = (
-            f"{exc.reason}; the rows of {len(rows.verified)} of {len(rows.manifest.sources)} documents matched their "
-            "digests and were reused"
-        )
-        sources = rows.manifest.sources
-        return PreviousIndex(rows.findings, rows.dense, sources, verified=rows.verified, repair=repair), ""
-    except IndexStoreError as exc:
-        return None, exc.reason
-    problem = reuse_problem(bundle.manifest, model=ModelInfo.of(embedder), options=options, ingest=ingest)
-    return (None, problem) if problem else (PreviousIndex.of(bundle), "")
-
-
 def _source_records(result: IngestResult) -> list[SourceRecord]:
     return [
         SourceRecord(s.name, str(Path(s.path).resolve()), s.sha256, s.findings, s.prefix, s.size, s.mtime_ns)
@@ -389,52 +341,3 @@ def _reused_findings(result: IngestResult) -> list[Finding]:
             out.extend(result.findings[start : start + source.findings])
         start += source.findings
     return out
-
-
-def source_changes(manifest: Manifest, sources: Sequence[str | Path]) -> list[str]:
-    """How the documents under ``sources`` differ from those the index was built from (new, removed, changed).
-
-    Costs a folder walk and one ``stat`` per document; a document is hashed only when its size or time moved.
-    """
-    recorded = {s.path: s for s in manifest.sources}
-    current = [str(f.resolve()) for f in collect_files(sources)]
-    present = set(current)
-    changes = [f"{path} (new)" for path in current if path not in recorded]
-    changes += [f"{path} (removed)" for path in recorded if path not in present]
-    changes += [f"{p} ({change})" for p in current if p in recorded and (change := recorded[p].change())]
-    return changes
-
-
-def why_rebuild(
-    directory: Path, model: str, sources: Sequence[str | Path], settings: Settings | None = None
-) -> tuple[str, Manifest | None]:
-    """Why the index at ``directory`` must be (re)built from ``sources`` with ``model``, or ``""`` when it is up to
-    date; and its manifest when it could be read (so that opening it does not read it again). With ``settings``, an
-    index whose BM25 leg was built another way (token form, heading or municipality in the document) is rebuilt
-    too: only the BM25 leg changes, the vectors are reused."""
-    try:
-        manifest = read_manifest(directory)
-        check_model(manifest, model, directory)
-        check_files(manifest, directory)
-    except IndexMissingError:
-        return "no index yet", None
-    except IndexStoreError as exc:
-        return exc.reason, None
-    if manifest.tokenizer.version != TOKENIZER_VERSION:
-        return (
-            f"the index was tokenized by tokenizer version {manifest.tokenizer.version}, "
-            f"this kensaku uses version {TOKENIZER_VERSION}",
-            manifest,
-        )
-    if settings is not None:
-        wanted = (settings.token_form, BuildOptions.of(settings))
-        if (manifest.tokenizer.form, manifest.build_options) != wanted:
-            return (
-                f"the BM25 leg was built with token form {manifest.tokenizer.form} and {manifest.build_options}, "
-                f"this kensaku uses {wanted[0]} and {wanted[1]}",
-                manifest,
-            )
-    changes = source_changes(manifest, sources)
-    if changes:
-        return f"sources changed: {', '.join(changes[:3])}{' …' if len(changes) > 3 else ''}", manifest
-    return "", manifest

@@ -21,14 +21,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from kensaku import updates
 from kensaku.config import DEFAULTS, FusionConfig, Settings, reranker_setting
-from kensaku.errors import IndexMissingError, IndexStoreError, QueryError
-from kensaku.index.append import append_documents
+from kensaku.errors import IndexMissingError, QueryError
 from kensaku.index.build import BuildReport, ProgressCallback, build_bundle, build_index, why_rebuild
 from kensaku.index.embed import Embedder, load_embedder
 from kensaku.index.hybrid import Mode
 from kensaku.index.manifest import Manifest
-from kensaku.index.remove import removal_report, remove_documents
 from kensaku.index.rerank import Reranker, load_reranker, rerank
 from kensaku.index.search import Filters, Hit, Results, Searcher, check_query
 from kensaku.index.store import IndexBundle, check_model, check_sources, load_index, read_manifest, stale_sources
@@ -36,15 +35,7 @@ from kensaku.index.tokenizer import Tokenizer
 from kensaku.ingest.memory import TextItem, texts_to_findings
 from kensaku.ingest.models import Finding
 from kensaku.ingest.pipeline import PathLike, as_paths
-from kensaku.library import (
-    DocumentInfo,
-    DocumentMeta,
-    document_infos,
-    find_document,
-    meta_for,
-    plan_removal,
-    recorded_inputs,
-)
+from kensaku.library import DocumentInfo, DocumentMeta, document_infos
 from kensaku.library import index_stamp as index_stamp  # for the app: kensaku.api.index_stamp(directory)
 from kensaku.writelock import write_lock
 
@@ -253,24 +244,9 @@ class Index:
         Returns:
             The new index (this object keeps the old one).
         """
-        with write_lock(self._stored(), wait):
-            base = self._on_disk()
-            kept, missing = recorded_inputs(base.manifest)
-            overrides = meta_for(as_paths(paths), meta)
-            if not missing:  # new documents only: written as a part, nothing else is read or rewritten
-                appended = append_documents(
-                    base.bundle,
-                    as_paths(paths),
-                    embedder=base.embedder,
-                    settings=base.settings,
-                    meta=overrides,
-                    show_progress=show_progress,
-                    on_progress=on_progress,
-                )
-                if appended is not None:
-                    bundle, report = appended
-                    return Index(bundle, embedder=base.embedder, settings=base.settings, report=report)
-            return base._build_from([*kept, *as_paths(paths)], missing, overrides, show_progress, on_progress)
+        return updates.add_documents(
+            self, paths, show_progress=show_progress, on_progress=on_progress, wait=wait, meta=meta
+        )
 
     def rebuild(
         self,
@@ -289,10 +265,9 @@ class Index:
         when another process replaced the index since this object was opened, that newer index (its sources,
         findings and vectors) is the one rebuilt.
         """
-        with write_lock(self._stored(), wait):
-            base = self._on_disk()
-            kept, missing = recorded_inputs(base.manifest) if paths is None else (as_paths(paths), [])
-            return base._build_from(kept, missing, {}, show_progress, on_progress, full=full)
+        return updates.rebuild_index(
+            self, paths, full=full, show_progress=show_progress, on_progress=on_progress, wait=wait
+        )
 
     def remove(
         self,
@@ -313,19 +288,7 @@ class Index:
         is in place. See :func:`kensaku.library.plan_removal` for what is refused (a file inside a recorded folder, a
         path the index does not hold, removing every document).
         """
-        with write_lock(self._stored(), wait):
-            base = self._on_disk()
-            plan = plan_removal(base.manifest, as_paths(paths), self.settings.documents_dir)
-            inputs = [p for p in base.manifest.inputs if p in {str(k) for k in plan.inputs} | set(plan.missing)]
-            marked = remove_documents(base.bundle, plan.removed, inputs)
-            if marked is not None:
-                report = removal_report(base.manifest, marked)
-                index = Index(marked, embedder=base._embedder, settings=base.settings, report=report)
-            else:
-                index = base._build_from(plan.inputs, plan.missing, {}, show_progress, on_progress)
-            for path in plan.delete:
-                path.unlink(missing_ok=True)
-        return index
+        return updates.remove_inputs(self, paths, wait=wait, show_progress=show_progress, on_progress=on_progress)
 
     def set_metadata(self, path: PathLike, meta: DocumentMeta, *, wait: float | None = None) -> Index:
         """Set the metadata of one document (replacing what was set; ``DocumentMeta()`` clears it) and rebuild:
@@ -334,61 +297,11 @@ class Index:
         Raises:
             InputError: ``path`` is not a document of the index.
         """
-        with write_lock(self._stored(), wait):
-            base = self._on_disk()
-            record = find_document(base.manifest, path)
-            kept, missing = recorded_inputs(base.manifest)
-            return base._build_from(kept, missing, {record.path: meta}, False, None)
+        return updates.set_document_meta(self, path, meta, wait=wait)
 
     def documents(self) -> list[DocumentInfo]:
         """The documents of the index, in index order (name, type, pages, findings, metadata, warnings, added)."""
         return document_infos(self.bundle, self.settings.documents_dir)
-
-    def _build_from(
-        self,
-        paths: Sequence[Path],
-        missing: Sequence[str],
-        meta: Mapping[str, DocumentMeta | None],
-        show_progress: bool,
-        on_progress: ProgressCallback | None,
-        *,
-        full: bool = False,
-    ) -> Index:
-        """Build this (on-disk) index from ``paths`` with the writer lock held; ``missing``: recorded inputs left
-        out (warned of); ``meta``: new metadata by document path."""
-        bundle, report = build_index(
-            paths,
-            self._stored(),
-            embedder=self.embedder,
-            settings=self.settings,
-            show_progress=show_progress,
-            on_progress=on_progress,
-            incremental=not full,
-            previous=self.bundle,
-            meta=meta,
-            dropped=missing,
-        )
-        return Index(bundle, embedder=self.embedder, settings=self.settings, report=replace(report, reason="requested"))
-
-    def _stored(self) -> Path:
-        """The index directory; refuses an index held in memory only."""
-        if self.directory is None:
-            raise IndexMissingError("this index lives in memory only", "build one from files with Index.build")
-        return self.directory
-
-    def _on_disk(self) -> Index:
-        """This index, or the one now in its directory when another writer replaced it since this one was opened
-        (call with the writer lock held). When the directory holds no readable index, this one is used."""
-        directory = self._stored()
-        try:
-            manifest = read_manifest(directory)
-            if manifest.fingerprint == self.fingerprint:
-                return self
-            bundle = load_index(directory, verify_sources=False, manifest=manifest)
-        except IndexStoreError:
-            return self
-        same_model = manifest.model.name == self.manifest.model.name
-        return Index(bundle, embedder=self._embedder if same_model else None, settings=self.settings)
 
     # --- what it holds ------------------------------------------------------------------------------------------
 
