@@ -39,13 +39,14 @@ def add_documents(
     wait: float | None,
     meta: DocumentMeta | None,
 ) -> Index:
-    """:meth:`Index.add <kensaku.api.Index.add>`: ``paths`` written as a part when they are new documents only, else
-    the index built again from its sources plus ``paths``."""
+    """:meth:`Index.add <kensaku.api.Index.add>`: ``paths`` written as a part when they are new documents or changed
+    ones of the index (whose old rows are marked removed), else the index built again from its sources plus
+    ``paths``."""
     with write_lock(stored_directory(index), wait):
         base = on_disk(index)
         kept, missing = recorded_inputs(base.manifest)
         overrides = meta_for(as_paths(paths), meta)
-        if not missing:  # new documents only: written as a part, nothing else is read or rewritten
+        if not missing:  # new or changed documents only: written as a part, nothing else is read or rewritten
             appended = append_documents(
                 base.bundle,
                 as_paths(paths),
