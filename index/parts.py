@@ -12,7 +12,7 @@ merges segments).
 An index with parts searches as one: the rows of the parts follow the build's rows; the columns are merged (a value
 first seen in a part gets the next code); BM25 statistics (N, document frequencies, mean length) are summed over the
 parts, so every score equals that of a full build over the same documents (``tests/integration/test_parts.py``);
-the vectors of a part are searched exactly (an IVF index, when the build has one, covers the build's rows).
+the vectors of a part are searched exactly (an HNSW or IVF index, when the build has one, covers the build's rows).
 """
 
 from __future__ import annotations
@@ -144,8 +144,8 @@ class PartedDense(DenseIndex):
 
     @property
     def kind(self) -> str:
-        """``ivf`` when the build has an IVF index, else ``flat``."""
-        return "ivf" if any(p.kind == "ivf" for p in self._parts) else "flat"
+        """The build's ANN kind (``hnsw`` or ``ivf``) when it has one, else ``flat``."""
+        return next((p.kind for p in self._parts if p.kind != "flat"), "flat")
 
     def cosines(self, query: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Cosine of ``query`` to every row (or to ``rows``), in row order."""

@@ -112,7 +112,7 @@ class Ranking:
         dense_top: The dense leg's top rows (filtered).
         allowed: Mask of the rows passing the filters (``None``: all).
         all_rows, all_cosines: The rows ``total`` is counted over and their cosines to the query, in row order:
-            every allowed row with an exact dense leg; with an IVF index, the allowed rows among both legs' top
+            every allowed row with an exact dense leg; with an ANN index, the allowed rows among both legs' top
             :data:`~kensaku.index.search.TOTAL_POOL` (``total_exact`` is then ``False``).
         total_exact: Whether ``all_rows`` are all the allowed rows.
     """

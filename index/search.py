@@ -284,9 +284,9 @@ class Searcher:
         """The dense leg's top ``depth`` (filtered; ties by row id), the summary of the cosines of the whole index,
         and the rows ``total`` is counted over with their cosines.
 
-        With an exact (flat) dense index one pass scores every finding and all three come from it. With an IVF
-        index the summary's mean and spread come from the vectors' stored moments (exact), its top from the IVF
-        search, and ``total`` is counted over the allowed rows among both legs' top :data:`TOTAL_POOL`.
+        With an exact (flat) dense index one pass scores every finding and all three come from it. With an ANN
+        index (HNSW or IVF) the summary's mean and spread come from the vectors' stored moments (exact), its top from
+        the ANN search, and ``total`` is counted over the allowed rows among both legs' top :data:`TOTAL_POOL`.
         """
         dense = self.bundle.dense
         if dense.kind == "flat":

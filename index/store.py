@@ -8,7 +8,7 @@ Layout of an index directory (format 6)::
     rows.npy          byte offset of each row in findings.jsonl (rows are parsed only when a search returns them)
     columns.json/npy  per-field filter codes, the block of each row; ids.npy: sorted id hashes (kensaku.index.columns)
     vectors.npy       float32 vectors, L2-normalized, memory-mapped on open
-    ann.faiss         an IVF index over the vectors, only in large indexes (kensaku.index.dense)
+    ann.faiss         an ANN index over the vectors (HNSW; IVF in older indexes), only in large indexes
     bm25/             term frequencies per term (.npy), document lengths, vocabulary and params (.json), no pickle
 
 Formats 1–5 (``dense.faiss`` instead of ``vectors.npy``, bm25s score arrays, no row offsets or columns) are still

@@ -111,9 +111,9 @@ def _add_build_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's sub
     p.add_argument("--full", action="store_true", help="read and embed every document again (no reuse)")
     p.add_argument(
         "--ann",
-        choices=("auto", "flat", "ivf"),
-        help="dense index: auto (exact search, plus an IVF index from 200,000 findings on), flat (always exact) or "
-        "ivf (default: $KENSAKU_ANN or auto)",
+        choices=("auto", "flat", "hnsw", "ivf"),
+        help="dense index: auto (exact search, plus an HNSW index from 200,000 findings on), flat (always exact), "
+        "hnsw or ivf (default: $KENSAKU_ANN or auto)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--no-ocr", action="store_true", help=_NO_OCR_HELP)

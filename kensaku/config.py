@@ -248,8 +248,8 @@ class Settings:
         rerank_depth: How many of the top fused hits the reranker reorders (``$KENSAKU_RERANK_DEPTH``,
             ``--rerank-depth``); each costs one cross-encoder pass per query.
         ann: The dense index a build writes (``$KENSAKU_ANN``, ``kensaku build --ann``): ``auto`` (exact search,
-            plus an IVF index from 200,000 findings on; :mod:`kensaku.index.dense`), ``flat`` (always exact) or
-            ``ivf``.
+            plus an HNSW index from 200,000 findings on; :mod:`kensaku.index.dense`), ``flat`` (always exact),
+            ``hnsw`` (always HNSW) or ``ivf`` (the IVF-SQ8 index of earlier builds).
         device: Where the embedding model runs (``$KENSAKU_DEVICE``, ``device`` in ``kensaku.toml``, ``--device``):
             ``cpu`` (default), ``cuda`` or ``cuda:N`` (:func:`kensaku.index.embed.load_embedder`); the vectors are the
             same within cos 0.999, so an index built on one device is searched on another.

@@ -16,11 +16,11 @@ from typing import Any
 
 from kensaku.errors import InputError
 
-ANN_CHOICES = ("auto", "flat", "ivf")
+ANN_CHOICES = ("auto", "flat", "hnsw", "ivf")
 
 
 def ann_setting(value: str, where: str) -> str:
-    """A checked ``ann`` value (``auto``, ``flat`` or ``ivf``).
+    """A checked ``ann`` value (``auto``, ``flat``, ``hnsw`` or ``ivf``).
 
     Raises:
         InputError: Another value, naming where it was set.
