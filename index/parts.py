@@ -247,16 +247,12 @@ class PartedSparse:
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every document for the query terms (as :meth:`SparseIndex.scores`)."""
         scores = np.zeros(self.n_docs, dtype=np.float32)
-        docs_all, scores_all = [], []
         for term in terms:
             docs, tfs = self.postings(term)
             if not docs.size:
                 continue
             lengths = np.concatenate([p.lengths_of(d - s) for p, s, d in self._split(docs)])
-            docs_all.append(docs)
-            scores_all.append(lucene(tfs, lengths, self.idf(int(docs.size)), self._avgdl, self.k1, self.b))
-        if docs_all:
-            np.add.at(scores, np.concatenate(docs_all), np.concatenate(scores_all))
+            scores[docs] += lucene(tfs, lengths, self.idf(int(docs.size)), self._avgdl, self.k1, self.b)
         return scores
 
     def _split(self, docs: np.ndarray) -> list[tuple[SparseIndex, int, np.ndarray]]:

@@ -234,16 +234,12 @@ class LiveSparse:
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every remaining document for the query terms (as a build over them scores)."""
         scores = np.zeros(self.n_docs, dtype=np.float32)
-        docs_all, scores_all = [], []
         for term in terms:
             docs, tfs = self._postings(term)
-            if not docs.size:
-                continue
-            docs_all.append(self.rows.view_of[docs])
-            lengths = self.sparse.lengths_of(docs)
-            scores_all.append(lucene(tfs, lengths, self.idf(int(docs.size)), self._avgdl, self.k1, self.b))
-        if docs_all:
-            np.add.at(scores, np.concatenate(docs_all), np.concatenate(scores_all))
+            if docs.size:  # distinct documents: one vectorised add per term, as SparseIndex.scores
+                lengths = self.sparse.lengths_of(docs)
+                idf = self.idf(int(docs.size))
+                scores[self.rows.view_of[docs]] += lucene(tfs, lengths, idf, self._avgdl, self.k1, self.b)
         return scores
 
 

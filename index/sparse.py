@@ -217,9 +217,12 @@ class SparseIndex:
         """BM25 score of every document for the query terms (a repeated term counts again; zeros when no term is in
         the vocabulary)."""
         scores = np.zeros(self.n_docs, dtype=np.float32)
-        parts = [self._term_scores(t) for t in terms if t in self.vocab]
-        if parts:
-            np.add.at(scores, np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+        for term in terms:
+            if term in self.vocab:
+                docs, term_scores = self._term_scores(term)
+                # A term's documents are distinct: one vectorised add per term, in query order, gives every document
+                # the float32 sum np.add.at over all terms gives (and is ~10× faster on long postings).
+                scores[docs] += term_scores
         return scores
 
     def save(self, directory: Path) -> None:
@@ -242,7 +245,10 @@ class SparseIndex:
             return LegacySparseIndex.load(directory)
         terms = json.loads((directory / VOCAB).read_text(encoding="utf-8"))
         params = json.loads((directory / PARAMS).read_text(encoding="utf-8"))
-        indptr, docs, tfs, lengths = (np.load(directory / n, mmap_mode="r") for n in (INDPTR, DOCS, TFS, LENGTHS))
+        # Plain arrays over the mapped files (numpy.memmap's Python-level indexing costs more than a posting list).
+        indptr, docs, tfs, lengths = (
+            np.load(directory / n, mmap_mode="r").view(np.ndarray) for n in (INDPTR, DOCS, TFS, LENGTHS)
+        )
         if indptr.shape != (len(terms) + 1,) or docs.shape != tfs.shape or int(indptr[-1]) != docs.shape[0]:
             raise ValueError(f"the BM25 arrays do not fit together ({len(terms)} terms, {docs.shape[0]} postings)")
         if docs.size and int(docs.max()) >= lengths.shape[0]:

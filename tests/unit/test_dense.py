@@ -73,7 +73,7 @@ def test_save_and_load_memory_map_the_vectors(tmp_path: Path) -> None:
     DenseIndex.build(vectors, ann="ivf").save(tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == {VECTORS, ANN, MOMENTS}
     loaded = DenseIndex.load(tmp_path)
-    assert isinstance(loaded._vectors, np.memmap) and loaded.kind == "ivf"
+    assert isinstance(loaded._vectors.base, np.memmap) and loaded.kind == "ivf"  # a plain view of the mapped file
     np.testing.assert_array_equal(loaded.vectors(np.arange(3000)), vectors)
     flat = tmp_path / "flat"
     flat.mkdir()
@@ -169,7 +169,7 @@ def test_hnsw_is_built_from_a_memory_map_and_saved_and_loaded(tmp_path: Path) ->
     built.save(saved)
     assert {p.name for p in saved.iterdir()} == {VECTORS, ANN, MOMENTS}
     loaded = DenseIndex.load(saved)
-    assert loaded.kind == "hnsw" and isinstance(loaded._vectors, np.memmap)
+    assert loaded.kind == "hnsw" and isinstance(loaded._vectors.base, np.memmap)
     np.testing.assert_array_equal(loaded.vectors(np.arange(3000)), vectors)
     for q in unit_vectors(5, seed=14):
         assert loaded.search(q, 10)[0].tolist() == built.search(q, 10)[0].tolist()
