@@ -187,7 +187,7 @@ class Searcher:
         fusion: FusionConfig | None = None,
     ) -> list[Hit]:
         """Search with pre-computed query terms and query vector (used by batch evaluation)."""
-        ranking = self.rank_vectors(terms, vector, k, mode=mode, filters=filters, fusion=fusion)
+        ranking = self.rank_vectors(terms, vector, k, mode=mode, filters=filters, fusion=fusion, count=False)
         return [] if ranking is None else self._hits(ranking, 0, k)
 
     def query_vectors(
@@ -224,9 +224,11 @@ class Searcher:
         mode: Mode = "hybrid",
         filters: Filters | None = None,
         fusion: FusionConfig | None = None,
+        count: bool = True,
     ) -> Ranking | None:
         """Rank the candidates of both legs (to depth ``max(depth, k)``), best first; ``None`` when no finding passes
-        the filters."""
+        the filters. ``count``: also gather what ``total`` is counted over (with an ANN index, both legs' top
+        :data:`TOTAL_POOL`; a search that returns hits only leaves it out)."""
         if mode not in MODES:
             raise QueryError(f"unknown mode {mode!r}", f"use one of {', '.join(MODES)}")
         if not 1 <= k <= DEFAULTS.max_k:
@@ -242,7 +244,7 @@ class Searcher:
             # A document that shares no term with the query is not a BM25 candidate (its rank would be noise).
             matching = bm25_all > 0
             bm25_top = top_ids(bm25_all, depth, np.flatnonzero(matching if allowed is None else matching & allowed))
-        legs = self._dense_leg(vector, depth, allowed, bm25_all, bm25_top)
+        legs = self._dense_leg(vector, depth, allowed, bm25_all, bm25_top, count)
         dense_top = legs.top if mode != "bm25" else np.zeros(0, dtype=np.int64)
         candidates = np.unique(np.concatenate([bm25_top, dense_top]))
         bm25 = bm25_all[candidates]
@@ -279,14 +281,21 @@ class Searcher:
         )
 
     def _dense_leg(
-        self, vector: np.ndarray, depth: int, allowed: np.ndarray | None, bm25_all: np.ndarray, bm25_top: np.ndarray
+        self,
+        vector: np.ndarray,
+        depth: int,
+        allowed: np.ndarray | None,
+        bm25_all: np.ndarray,
+        bm25_top: np.ndarray,
+        count: bool = True,
     ) -> _DenseLeg:
         """The dense leg's top ``depth`` (filtered; ties by row id), the summary of the cosines of the whole index,
         and the rows ``total`` is counted over with their cosines.
 
         With an exact (flat) dense index one pass scores every finding and all three come from it. With an ANN
         index (HNSW or IVF) the summary's mean and spread come from the vectors' stored moments (exact), its top from
-        the ANN search, and ``total`` is counted over the allowed rows among both legs' top :data:`TOTAL_POOL`.
+        the ANN search, and ``total`` is counted over the allowed rows among both legs' top :data:`TOTAL_POOL`
+        (gathered only when ``count``, by a second ANN search: the top is the same either way).
         """
         dense = self.bundle.dense
         if dense.kind == "flat":
@@ -294,15 +303,18 @@ class Searcher:
             rows = np.arange(dense.n_docs) if allowed is None else np.flatnonzero(allowed)
             top = top_ids(cosines, depth, None if allowed is None else rows)
             return _DenseLeg(top, DenseSummary.of(cosines), rows, cosines if allowed is None else cosines[rows], True)
-        pool, _ = dense.search(vector, max(depth, TOTAL_POOL), allowed)
-        whole = pool if allowed is None else dense.search(vector, 10, None)[0]
+        top, _ = dense.search(vector, depth, allowed)  # the same candidates whether or not ``total`` is counted
+        whole = top if allowed is None else dense.search(vector, 10, None)[0]
         best = np.sort(dense.scores_for(vector, whole[:10]))[::-1]
         mean, std = dense.moments_of(vector)
         summary = DenseSummary(float(best[0]), float(best[-1]), mean, std) if best.size else DenseSummary.of(best)
+        if not count:
+            return _DenseLeg(top, summary, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), False)
+        pool, _ = dense.search(vector, max(depth, TOTAL_POOL), allowed)
         matching = bm25_all > 0 if allowed is None else (bm25_all > 0) & allowed
         lexical = top_ids(bm25_all, TOTAL_POOL, np.flatnonzero(matching))
         rows = np.union1d(pool, np.union1d(lexical, bm25_top))
-        return _DenseLeg(pool[:depth], summary, rows, dense.scores_for(vector, rows), False)
+        return _DenseLeg(top, summary, rows, dense.scores_for(vector, rows), False)
 
     def _relevance(self, ranking: Ranking, stop: int) -> list[float | None]:
         """Relevance of the first ``stop`` candidates (``None`` each without calibration)."""

@@ -51,6 +51,23 @@ def test_a_saved_hnsw_index_opens_as_hnsw_and_ranks_as_the_exact_one(flat: Index
                 assert y.relevance == pytest.approx(x.relevance, abs=1e-4)
 
 
+def test_hits_only_searches_skip_the_count_and_return_the_hits_of_query(hnsw: Index) -> None:
+    searcher = hnsw.searcher
+    munis = hnsw.bundle.columns.present("municipality")
+    for query in QUERIES:
+        for filters in (None, Filters(exclude_municipalities=munis[:1])):
+            terms, vector = hnsw.tokenizer.tokenize(query), hnsw.embedder.encode_queries([query])[0]
+            counted = searcher.rank_vectors(terms, vector, 10, filters=filters)
+            bare = searcher.rank_vectors(terms, vector, 10, filters=filters, count=False)
+            assert counted is not None and bare is not None
+            assert bare.all_rows.size == 0 and counted.all_rows.size >= 10  # the count pool is gathered for query()
+            np.testing.assert_array_equal(bare.candidates, counted.candidates)
+            np.testing.assert_array_equal(bare.fused, counted.fused)
+            results = searcher.query(query, 10, filters=filters)
+            hits = searcher.search(query, 10, filters=filters)
+            assert [(h.finding.id, h.score) for h in hits] == [(h.finding.id, h.score) for h in results.hits]
+
+
 def test_recall_at_10_on_the_real_vectors_and_questions(flat: Index) -> None:
     vectors = flat.bundle.dense.vectors(np.arange(len(flat)))
     lines = (ROOT / "corpus" / "eval" / "queries.jsonl").read_text(encoding="utf-8").splitlines()
