@@ -311,10 +311,13 @@ def fit_logistic(
 
 def uncalibrated_total(bm25_all: np.ndarray, dense_top: np.ndarray, allowed: np.ndarray | None) -> int:
     """Findings (among ``allowed``: a mask or row ids) sharing a content term with the query or among the dense
-    leg's top list."""
-    matching = np.flatnonzero(bm25_all > 0)
+    leg's top list (counted on a mask: no set operation over the matching rows, which may be most of the index)."""
+    matching = bm25_all > 0
     if allowed is not None and allowed.dtype == bool:
-        matching = np.flatnonzero((bm25_all > 0) & allowed)
+        matching &= allowed
     elif allowed is not None:
-        matching = np.intersect1d(matching, allowed)
-    return int(np.union1d(matching, dense_top).size)
+        keep = np.zeros(matching.size, dtype=bool)
+        keep[np.asarray(allowed, dtype=np.int64)] = True
+        matching &= keep
+    top = np.unique(np.asarray(dense_top, dtype=np.int64))
+    return int(np.count_nonzero(matching)) + int(np.count_nonzero(~matching[top]))
