@@ -3,7 +3,7 @@
 A search never walks the findings in Python: a filter is a boolean mask made from integer codes (one column per
 field: municipality, chapter, section, kind, document, year), the ■ block of each row is a column too, and a finding
 is found by id through a sorted array of 64-bit id hashes. Only the findings a search returns are parsed from
-``findings.jsonl`` (through the row offsets in ``rows.npy``; the file is memory-mapped), so opening an index of a
+``findings.jsonl`` (through the row offsets in ``rows.npy``, read with ``pread``), so opening an index of a
 million findings reads a few arrays, not a million JSON objects.
 
 Files (format 6)::
@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mmap
+import os
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -140,9 +141,28 @@ class Columns:
         return cls(values, table[: len(FIELDS)], table[-1].astype(np.int64), ids[0].copy(), ids[1].copy())
 
 
+class FileBytes:
+    """A file's bytes by slice, read with ``pread`` (a search reads a few scattered rows: mapped, each would also map
+    the pages around it into the process — the kernel's fault-around — and a long-running search process would come
+    to hold much of a large ``findings.jsonl``)."""
+
+    def __init__(self, path: Path) -> None:
+        """Open ``path`` for reading (closed when this object goes)."""
+        self._fd = os.open(path, os.O_RDONLY)
+        self._finalizer = weakref.finalize(self, os.close, self._fd)
+
+    def __getitem__(self, span: slice) -> bytes:
+        """The bytes ``span.start`` to ``span.stop``."""
+        start, stop = int(span.start), int(span.stop)
+        data = os.pread(self._fd, stop - start, start)
+        if len(data) != stop - start:
+            raise ValueError(f"bytes {start}–{stop} are past the end of the file")
+        return data
+
+
 class FindingTable(Sequence[Finding]):
     """The findings of an index, row ``i`` = vector ``i`` = BM25 document ``i``: held in memory (a fresh build) or
-    parsed from the memory-mapped ``findings.jsonl`` when asked for (an opened index).
+    parsed from ``findings.jsonl`` (read with ``pread``) when asked for (an opened index).
 
     Use :meth:`of` or :meth:`open`. Equal to any sequence of the same findings in the same order.
     """
@@ -151,7 +171,7 @@ class FindingTable(Sequence[Finding]):
         self,
         columns: Columns,
         rows: Sequence[Finding] | None = None,
-        data: mmap.mmap | bytes | None = None,
+        data: FileBytes | bytes | None = None,
         offsets: np.ndarray | None = None,
     ) -> None:
         """Wrap findings in memory (``rows``) or the bytes of ``findings.jsonl`` with the row ``offsets``."""
@@ -169,7 +189,7 @@ class FindingTable(Sequence[Finding]):
 
     @classmethod
     def open(cls, directory: Path, name: str, columns: Columns) -> FindingTable:
-        """The table of the index at ``directory``: ``name`` (``findings.jsonl``) memory-mapped, rows by offset.
+        """The table of the index at ``directory``: ``name`` (``findings.jsonl``) read by row offset.
 
         Raises:
             ValueError: The offsets do not fit the file or the columns.
@@ -181,9 +201,7 @@ class FindingTable(Sequence[Finding]):
             raise ValueError(f"{ROWS} does not match {name} ({offsets.size - 1} rows, {size} bytes)")
         if size == 0:
             return cls(columns, rows=())
-        with path.open("rb") as handle:
-            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        return cls(columns, data=data, offsets=offsets)
+        return cls(columns, data=FileBytes(path), offsets=offsets)
 
     def __len__(self) -> int:
         """Number of rows."""

@@ -23,6 +23,9 @@ an ``ann.faiss`` holding one is read and searched as before. Indexes written bef
 from __future__ import annotations
 
 import math
+import mmap
+import os
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -96,6 +99,7 @@ class DenseIndex:
             raise ValueError(f"vectors must be a 2-D array (n, dim); got shape {vectors.shape}")
         self._vectors, self._ann, self.nprobe, self.ef_search = vectors, ann, nprobe, ef_search
         self._moments = moments if moments is not None or ann is None else _moments(vectors)
+        self._rows: RowReader | None = None  # rows read with pread (an opened index with an ANN index)
 
     def moment_matrix(self) -> np.ndarray:
         """The vectors' mean and second moment, ``(dim + 1, dim)`` (stored with an ANN index, else computed)."""
@@ -229,6 +233,8 @@ class DenseIndex:
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         """The stored vectors of the given rows (a copy, float32)."""
+        if self._rows is not None:
+            return self._rows.read(np.asarray(ids, dtype=np.int64))
         return np.asarray(self._vectors[np.asarray(ids, dtype=np.int64)], dtype=np.float32)
 
     def save(self, directory: Path) -> None:
@@ -248,10 +254,12 @@ class DenseIndex:
     @classmethod
     def load(cls, directory: Path) -> DenseIndex:
         """Read what :meth:`save` wrote (an HNSW or an IVF ``ann.faiss``); the vectors are memory-mapped."""
+        mapped = np.load(directory / VECTORS, mmap_mode="r")
         # A plain array over the mapped file: numpy.memmap's Python-level indexing costs more than the rows it reads.
-        vectors = np.load(directory / VECTORS, mmap_mode="r").view(np.ndarray)
+        vectors = mapped.view(np.ndarray)
         if not (directory / ANN).exists():
             return cls(vectors)
+        random_access(getattr(mapped, "_mmap", None))  # an ANN search reads scattered rows, never all of them
         import faiss
 
         ann = faiss.read_index(str(directory / ANN))
@@ -261,7 +269,9 @@ class DenseIndex:
         wanted = (vectors.shape[1] + 1, vectors.shape[1])
         if moments.shape != wanted:
             raise ValueError(f"{MOMENTS} has shape {moments.shape}, expected {wanted}")
-        return cls(vectors, ann, moments=moments)
+        index = cls(vectors, ann, moments=moments)
+        index._rows = RowReader(directory / VECTORS, vectors.shape, int(mapped.offset))
+        return index
 
     @classmethod
     def from_bytes(cls, data: bytes) -> DenseIndex:
@@ -270,6 +280,37 @@ class DenseIndex:
 
         index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
         return cls(np.asarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32).reshape(-1, index.d))
+
+
+class RowReader:
+    """Rows of a float32 ``.npy`` file read with ``pread``: an ANN search reads a few hundred scattered rows, and read
+    through the memory map each one also maps the pages around it (the kernel's fault-around), so after 200 searches
+    of a million-row index 2 GB of the file counted in the process's memory; read this way only the page cache holds
+    them, which the kernel shares and drops as it needs."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], offset: int) -> None:
+        """Read rows of ``shape[1]`` float32 from ``path``, whose data start at byte ``offset``."""
+        self._fd = os.open(path, os.O_RDONLY)
+        self._row, self._offset, self._dim = shape[1] * 4, offset, shape[1]
+        self._finalizer = weakref.finalize(self, os.close, self._fd)
+
+    def read(self, ids: np.ndarray) -> np.ndarray:
+        """The rows ``ids`` (in that order), float32."""
+        out = np.empty((ids.size, self._dim), dtype=np.float32)
+        for i, row in enumerate(ids.tolist()):
+            data = os.pread(self._fd, self._row, self._offset + row * self._row)
+            if len(data) != self._row:
+                raise ValueError(f"row {row} is past the end of the vectors file")
+            out[i] = np.frombuffer(data, dtype=np.float32)
+        return out
+
+
+def random_access(mapping: mmap.mmap | None) -> None:
+    """Tell the kernel that ``mapping`` is read at scattered places: without it every 1.5 KB row read through a page
+    fault also reads ahead ~128 KB, and an index of a million vectors held 2 GB of its file in memory after 200
+    searches (bench/scale.py) instead of the few MB the rows take."""
+    if mapping is not None and hasattr(mmap, "MADV_RANDOM"):
+        mapping.madvise(mmap.MADV_RANDOM)
 
 
 def _as_ids(allowed: np.ndarray, n: int) -> np.ndarray:

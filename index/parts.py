@@ -24,13 +24,14 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from kensaku.index.columns import FIELDS, Columns, FindingTable
-from kensaku.index.dense import DenseIndex, _as_ids, _best, _moments
-from kensaku.index.sparse import SparseIndex, lucene
+from kensaku.index.dense import DenseIndex, _as_ids, _best
+from kensaku.index.sparse import SparseIndex, accumulate, length_norms
 from kensaku.ingest.models import Finding
 
 PARTS = "parts"
@@ -190,17 +191,19 @@ class PartedDense(DenseIndex):
         if self.kind == "flat":
             cosines = self.cosines(query)
             return float(cosines.mean()), max(float(cosines.std()), 1e-6)
-        if self._merged is None:
-            weighted = [p.moment_matrix() * p.n_docs for p in self._parts]
-            self._merged = np.sum(weighted, axis=0) / max(self.n_docs, 1)
+        moments = self.moment_matrix()
         q = np.asarray(query, dtype=np.float64).reshape(-1)
-        mean = float(self._merged[0] @ q)
-        variance = float(q @ self._merged[1:] @ q) - mean * mean
+        mean = float(moments[0] @ q)
+        variance = float(q @ moments[1:] @ q) - mean * mean
         return mean, max(math.sqrt(max(variance, 0.0)), 1e-6)
 
     def moment_matrix(self) -> np.ndarray:
-        """See :meth:`DenseIndex.moment_matrix`."""
-        return _moments(self.vectors(np.arange(self.n_docs)))
+        """See :meth:`DenseIndex.moment_matrix`: the parts' moments weighted by their rows (the build's are stored with
+        its ANN index, a part's are computed from its few vectors), never a pass over all vectors."""
+        if self._merged is None:
+            weighted = [p.moment_matrix() * p.n_docs for p in self._parts]
+            self._merged = np.sum(weighted, axis=0) / max(self.n_docs, 1)
+        return self._merged
 
 
 class PartedSparse:
@@ -246,14 +249,13 @@ class PartedSparse:
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every document for the query terms (as :meth:`SparseIndex.scores`)."""
-        scores = np.zeros(self.n_docs, dtype=np.float32)
-        for term in terms:
-            docs, tfs = self.postings(term)
-            if not docs.size:
-                continue
-            lengths = np.concatenate([p.lengths_of(d - s) for p, s, d in self._split(docs)])
-            scores[docs] += lucene(tfs, lengths, self.idf(int(docs.size)), self._avgdl, self.k1, self.b)
-        return scores
+        return accumulate(self.n_docs, terms, self.postings, lambda docs: self._norms[docs], self.idf)
+
+    @cached_property
+    def _norms(self) -> np.ndarray:
+        """Each row's length normalisation with the parts' mean length (:func:`length_norms`), made on first use."""
+        lengths = np.concatenate([p.lengths_of(np.arange(p.n_docs)) for p in self._parts])
+        return length_norms(lengths, self._avgdl, self.k1, self.b)
 
     def _split(self, docs: np.ndarray) -> list[tuple[SparseIndex, int, np.ndarray]]:
         """``docs`` (ascending by part) cut at the parts' boundaries: (part, its first row, its documents)."""

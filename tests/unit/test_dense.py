@@ -176,3 +176,14 @@ def test_hnsw_is_built_from_a_memory_map_and_saved_and_loaded(tmp_path: Path) ->
         mean, std = loaded.moments_of(q)
         cosines = vectors.astype(np.float64) @ q
         assert mean == pytest.approx(cosines.mean(), abs=1e-6) and std == pytest.approx(cosines.std(), abs=1e-6)
+
+
+def test_an_opened_ann_index_reads_its_rows_with_pread_in_any_order(tmp_path: Path) -> None:
+    vectors = unit_vectors(3000)
+    DenseIndex.build(vectors, ann="hnsw").save(tmp_path)
+    loaded = DenseIndex.load(tmp_path)
+    assert loaded._rows is not None  # scattered rows are read with pread, not through the map
+    ids = np.array([2999, 0, 17, 17, 1500])
+    np.testing.assert_array_equal(loaded.vectors(ids), vectors[ids])
+    with pytest.raises(ValueError, match="past the end"):
+        loaded.vectors(np.array([3000]))
