@@ -32,7 +32,7 @@ import numpy as np
 from kensaku.index.columns import FIELDS, Columns, FindingTable
 from kensaku.index.dense import DenseIndex, _as_ids
 from kensaku.index.parts import PartedSparse, continues_block
-from kensaku.index.sparse import SparseIndex, lucene
+from kensaku.index.sparse import SparseIndex, accumulate, length_norms
 from kensaku.ingest.models import Finding
 
 REMOVED = "removed"
@@ -233,14 +233,13 @@ class LiveSparse:
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every remaining document for the query terms (as a build over them scores)."""
-        scores = np.zeros(self.n_docs, dtype=np.float32)
-        for term in terms:
-            docs, tfs = self._postings(term)
-            if docs.size:  # distinct documents: one vectorised add per term, as SparseIndex.scores
-                lengths = self.sparse.lengths_of(docs)
-                idf = self.idf(int(docs.size))
-                scores[self.rows.view_of[docs]] += lucene(tfs, lengths, idf, self._avgdl, self.k1, self.b)
-        return scores
+        return accumulate(self.n_docs, terms, self.postings, lambda docs: self._norms[docs], self.idf)
+
+    @cached_property
+    def _norms(self) -> np.ndarray:
+        """Each remaining row's length normalisation with their mean length (:func:`length_norms`), by view row."""
+        lengths = self.sparse.lengths_of(self.rows.keep)
+        return length_norms(lengths, self._avgdl, self.k1, self.b)
 
 
 def live_view(

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -123,6 +124,37 @@ def _postings(docs: Sequence[np.ndarray], n_terms: int) -> tuple[np.ndarray, np.
     return indptr, postings, tfs
 
 
+def length_norms(lengths: np.ndarray, avgdl: float, k1: float, b: float) -> np.ndarray:
+    """Each document's BM25 length normalisation ``k1 · (1 − b + b · |d| / avgdl)`` in float64, as :func:`lucene`
+    computes it per posting (the same values: computed once per document instead)."""
+    normalised: np.ndarray = k1 * ((1 - b) + b * np.asarray(lengths).astype(np.float64) / avgdl)
+    return normalised
+
+
+def accumulate(
+    n_docs: int,
+    terms: Sequence[str],
+    postings: Callable[[str], tuple[np.ndarray, np.ndarray]],
+    norms: Callable[[np.ndarray], np.ndarray],
+    idf: Callable[[int], float],
+) -> np.ndarray:
+    """BM25 of ``n_docs`` documents for the query ``terms``: per term, its ``postings`` (documents, frequencies)
+    scored with the documents' length ``norms`` and ``idf`` as :func:`lucene` scores them, added in query order
+    (a repeated term counts again, its scores computed once). A term's documents are distinct, so one vectorised add
+    per term gives every document the float32 sum ``np.add.at`` over all terms gives."""
+    scores = np.zeros(n_docs, dtype=np.float32)
+    known: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for term in terms:
+        if term not in known:
+            docs, tfs = postings(term)
+            tf, weight = tfs.astype(np.float64), np.float64(np.float32(idf(int(docs.size))))  # as lucene()
+            known[term] = (docs, (weight * (tf / (norms(docs) + tf))).astype(np.float32))
+        docs, values = known[term]
+        if docs.size:
+            scores[docs] += values
+    return scores
+
+
 class SparseIndex:
     """A BM25 index: term frequencies per term (CSC) and document lengths; scores are computed per query.
 
@@ -206,24 +238,15 @@ class SparseIndex:
         """Terms in each of the documents ``docs``."""
         return np.asarray(self._lengths[docs])
 
-    def _term_scores(self, term: str) -> tuple[np.ndarray, np.ndarray]:
-        """``(documents, float32 scores)`` of one term."""
-        docs, tfs = self.postings(term)
-        if not docs.size:
-            return docs, tfs
-        return docs, lucene(tfs, self.lengths_of(docs), self.idf(int(docs.size)), self._avgdl, self.k1, self.b)
-
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every document for the query terms (a repeated term counts again; zeros when no term is in
         the vocabulary)."""
-        scores = np.zeros(self.n_docs, dtype=np.float32)
-        for term in terms:
-            if term in self.vocab:
-                docs, term_scores = self._term_scores(term)
-                # A term's documents are distinct: one vectorised add per term, in query order, gives every document
-                # the float32 sum np.add.at over all terms gives (and is ~10× faster on long postings).
-                scores[docs] += term_scores
-        return scores
+        return accumulate(self.n_docs, terms, self.postings, lambda docs: self._norms[docs], self.idf)
+
+    @cached_property
+    def _norms(self) -> np.ndarray:
+        """Each document's length normalisation (:func:`length_norms`), made on the first query."""
+        return length_norms(self._lengths, self._avgdl, self.k1, self.b)
 
     def save(self, directory: Path) -> None:
         """Write the arrays (.npy), the vocabulary and the parameters (.json) into ``directory``; no pickle."""
