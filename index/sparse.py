@@ -81,12 +81,13 @@ class TokenIds:
         return bool(self.vocab)
 
 
-def lucene(tfs: np.ndarray, lengths: np.ndarray, idf: float, avgdl: float, k1: float, b: float) -> np.ndarray:
+def lucene(tfs: np.ndarray, norms: np.ndarray, idf: float) -> np.ndarray:
     """BM25 (Lucene) scores of one term's postings, computed as bm25s computes its stored scores: the idf rounded to
-    float32, the length normalisation and the product in float64, the score rounded to float32."""
-    norm = k1 * ((1 - b) + b * lengths.astype(np.float64) / avgdl)
+    float32, the saturation ``tf / (norm + tf)`` with the documents' :func:`length_norms` and the product in float64,
+    the score rounded to float32."""
     tf = tfs.astype(np.float64)
-    return (np.float64(np.float32(idf)) * (tf / (norm + tf))).astype(np.float32)
+    scores: np.ndarray = (np.float64(np.float32(idf)) * (tf / (norms + tf))).astype(np.float32)
+    return scores
 
 
 def _postings(docs: Sequence[np.ndarray], n_terms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -125,8 +126,8 @@ def _postings(docs: Sequence[np.ndarray], n_terms: int) -> tuple[np.ndarray, np.
 
 
 def length_norms(lengths: np.ndarray, avgdl: float, k1: float, b: float) -> np.ndarray:
-    """Each document's BM25 length normalisation ``k1 · (1 − b + b · |d| / avgdl)`` in float64, as :func:`lucene`
-    computes it per posting (the same values: computed once per document instead)."""
+    """Each document's BM25 length normalisation ``k1 · (1 − b + b · |d| / avgdl)`` in float64, as bm25s computes it
+    per posting (the same values, computed once per document), for :func:`lucene`."""
     normalised: np.ndarray = k1 * ((1 - b) + b * np.asarray(lengths).astype(np.float64) / avgdl)
     return normalised
 
@@ -147,8 +148,7 @@ def accumulate(
     for term in terms:
         if term not in known:
             docs, tfs = postings(term)
-            tf, weight = tfs.astype(np.float64), np.float64(np.float32(idf(int(docs.size))))  # as lucene()
-            known[term] = (docs, (weight * (tf / (norms(docs) + tf))).astype(np.float32))
+            known[term] = (docs, lucene(tfs, norms(docs), idf(int(docs.size))))
         docs, values = known[term]
         if docs.size:
             scores[docs] += values

@@ -92,7 +92,8 @@ def remove_inputs(
     with write_lock(stored_directory(index), wait):
         base = on_disk(index)
         plan = plan_removal(base.manifest, as_paths(paths), index.settings.documents_dir)
-        inputs = [p for p in base.manifest.inputs if p in {str(k) for k in plan.inputs} | set(plan.missing)]
+        kept = {str(k) for k in plan.inputs} | set(plan.missing)
+        inputs = [p for p in base.manifest.inputs if p in kept]
         marked = remove_documents(base.bundle, plan.removed, inputs)
         if marked is not None:
             report = removal_report(base.manifest, marked)
