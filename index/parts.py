@@ -31,7 +31,7 @@ import numpy as np
 
 from kensaku.index.columns import FIELDS, Columns, FindingTable
 from kensaku.index.dense import DenseIndex, _as_ids, _best
-from kensaku.index.sparse import SparseIndex, accumulate, length_norms
+from kensaku.index.sparse import CommonTerms, KeptTerm, SparseIndex, accumulate, length_norms
 from kensaku.ingest.models import Finding
 
 PARTS = "parts"
@@ -249,7 +249,15 @@ class PartedSparse:
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every document for the query terms (as :meth:`SparseIndex.scores`)."""
-        return accumulate(self.n_docs, terms, self.postings, lambda docs: self._norms[docs], self.idf)
+        return accumulate(self.n_docs, terms, self.postings, lambda docs: self._norms[docs], self.idf, self._common)
+
+    def common(self, term: str) -> KeptTerm | None:
+        """The kept full-length arrays of ``term`` (:class:`CommonTerms`), or ``None``."""
+        return self._common.get(term)
+
+    @cached_property
+    def _common(self) -> CommonTerms:
+        return CommonTerms(self.n_docs)
 
     @cached_property
     def _norms(self) -> np.ndarray:

@@ -139,12 +139,18 @@ class Ranking:
 def term_coverage(sparse: Sparse, terms: Sequence[str]) -> tuple[np.ndarray, float, float]:
     """Idf-weighted coverage of every document, the idf sum and the unknown share for the query ``terms``.
 
-    One posting list per distinct term (a query has a handful). The idf is Lucene's,
+    One posting list per distinct term (a query has a handful), or the full-length scores BM25 kept for a common term
+    (:class:`~kensaku.index.sparse.CommonTerms`). The idf is Lucene's,
     ``ln(1 + (N - df + 0.5) / (df + 0.5))``; a term in no document has the largest.
     """
     coverage = np.zeros(sparse.n_docs, dtype=np.float32)
     norm = unknown = 0.0
     for term in dict.fromkeys(terms):
+        kept = sparse.common(term)  # a common term's idf where it occurs, as one full-length array: no scatter
+        if kept is not None:
+            coverage += kept.marks
+            norm += sparse.idf(kept.df)
+            continue
         docs, _ = sparse.postings(term)
         idf = sparse.idf(int(docs.size))
         norm += idf

@@ -32,7 +32,7 @@ import numpy as np
 from kensaku.index.columns import FIELDS, Columns, FindingTable
 from kensaku.index.dense import DenseIndex, _as_ids
 from kensaku.index.parts import PartedSparse, continues_block
-from kensaku.index.sparse import SparseIndex, accumulate, length_norms
+from kensaku.index.sparse import CommonTerms, KeptTerm, SparseIndex, accumulate, length_norms
 from kensaku.ingest.models import Finding
 
 REMOVED = "removed"
@@ -233,7 +233,15 @@ class LiveSparse:
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every remaining document for the query terms (as a build over them scores)."""
-        return accumulate(self.n_docs, terms, self.postings, lambda docs: self._norms[docs], self.idf)
+        return accumulate(self.n_docs, terms, self.postings, lambda docs: self._norms[docs], self.idf, self._common)
+
+    def common(self, term: str) -> KeptTerm | None:
+        """The kept full-length arrays of ``term`` (:class:`CommonTerms`), or ``None``."""
+        return self._common.get(term)
+
+    @cached_property
+    def _common(self) -> CommonTerms:
+        return CommonTerms(self.n_docs)
 
     @cached_property
     def _norms(self) -> np.ndarray:

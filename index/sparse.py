@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,6 +43,8 @@ VOCAB, INDPTR, DOCS, TFS, LENGTHS, PARAMS = (
 
 
 BUILD_CHUNK = 65_536  # documents counted at a time by a build (:func:`_postings`)
+COMMON_SHARE = 8  # a term in at least 1/8 of the documents is scored as a full-length array (:class:`CommonTerms`)
+COMMON_BUDGET = 384 * 2**20  # bytes of such arrays an open index keeps (48 terms at a million findings)
 
 
 class TokenIds:
@@ -132,26 +135,78 @@ def length_norms(lengths: np.ndarray, avgdl: float, k1: float, b: float) -> np.n
     return normalised
 
 
+@dataclass(frozen=True)
+class KeptTerm:
+    """A common term's full-length arrays: its BM25 ``scores`` of every document, its idf where it occurs
+    (``marks``, for the query's term coverage) and its document frequency ``df``."""
+
+    scores: np.ndarray
+    marks: np.ndarray
+    df: int
+
+
+class CommonTerms:
+    """Full-length float32 arrays of an index's common terms (in at least 1/:data:`COMMON_SHARE` of the documents),
+    made the first time a query holds them and kept up to :data:`COMMON_BUDGET` bytes.
+
+    A common term's postings cost a gather and a scatter per document; its kept array is added in one contiguous
+    pass, the same float32 sums (a document without the term adds 0). Long queries (a finding's whole text, for
+    ``similar``) are mostly such terms. An index never changes once open, so nothing is ever invalidated; threads
+    that race for a term make the same arrays.
+    """
+
+    def __init__(self, n_docs: int, budget: int | None = None) -> None:
+        """Keep arrays of ``n_docs`` values, up to ``budget`` bytes (:data:`COMMON_BUDGET` when ``None``)."""
+        self.n_docs = n_docs
+        self._capacity = (COMMON_BUDGET if budget is None else budget) // max(8 * n_docs, 1)
+        self._kept: dict[str, KeptTerm] = {}
+
+    def get(self, term: str) -> KeptTerm | None:
+        """The kept arrays of ``term``, or ``None``."""
+        return self._kept.get(term)
+
+    def keep(self, term: str, docs: np.ndarray, values: np.ndarray, idf: float) -> np.ndarray | None:
+        """The scores ``values`` of ``docs`` as a full-length array, kept with the term's ``idf`` marks, when
+        ``term`` is common and the budget allows; otherwise ``None``."""
+        if docs.size * COMMON_SHARE < self.n_docs or len(self._kept) >= self._capacity:
+            return None
+        scores, marks = np.zeros(self.n_docs, dtype=np.float32), np.zeros(self.n_docs, dtype=np.float32)
+        scores[docs], marks[docs] = values, np.float32(idf)
+        self._kept[term] = KeptTerm(scores, marks, int(docs.size))
+        return scores
+
+
 def accumulate(
     n_docs: int,
     terms: Sequence[str],
     postings: Callable[[str], tuple[np.ndarray, np.ndarray]],
     norms: Callable[[np.ndarray], np.ndarray],
     idf: Callable[[int], float],
+    common: CommonTerms | None = None,
 ) -> np.ndarray:
     """BM25 of ``n_docs`` documents for the query ``terms``: per term, its ``postings`` (documents, frequencies)
-    scored with the documents' length ``norms`` and ``idf`` as :func:`lucene` scores them, added in query order
-    (a repeated term counts again, its scores computed once). A term's documents are distinct, so one vectorised add
-    per term gives every document the float32 sum ``np.add.at`` over all terms gives."""
+    scored with the documents' length ``norms`` and ``idf`` by :func:`lucene`, added in query order (a repeated term
+    counts again, its scores computed once). A term's documents are distinct, so one vectorised add per term gives
+    every document the float32 sum ``np.add.at`` over all terms gives. A term ``common`` keeps is added as its
+    full-length array (the same sums)."""
     scores = np.zeros(n_docs, dtype=np.float32)
-    known: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    known: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]] = {}
     for term in terms:
         if term not in known:
-            docs, tfs = postings(term)
-            known[term] = (docs, lucene(tfs, norms(docs), idf(int(docs.size))))
-        docs, values = known[term]
-        if docs.size:
-            scores[docs] += values
+            kept = common.get(term) if common is not None else None
+            if kept is not None:
+                known[term] = kept.scores
+            else:
+                docs, tfs = postings(term)
+                weight = idf(int(docs.size))
+                values = lucene(tfs, norms(docs), weight)
+                full = common.keep(term, docs, values, weight) if common is not None else None
+                known[term] = (docs, values) if full is None else full
+        entry = known[term]
+        if isinstance(entry, np.ndarray):
+            scores += entry
+        elif entry[0].size:
+            scores[entry[0]] += entry[1]
     return scores
 
 
@@ -241,7 +296,15 @@ class SparseIndex:
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every document for the query terms (a repeated term counts again; zeros when no term is in
         the vocabulary)."""
-        return accumulate(self.n_docs, terms, self.postings, lambda docs: self._norms[docs], self.idf)
+        return accumulate(self.n_docs, terms, self.postings, lambda docs: self._norms[docs], self.idf, self._common)
+
+    def common(self, term: str) -> KeptTerm | None:
+        """The full-length arrays of ``term`` when a query has kept them (:class:`CommonTerms`), else ``None``."""
+        return self._common.get(term)
+
+    @cached_property
+    def _common(self) -> CommonTerms:
+        return CommonTerms(self.n_docs)
 
     @cached_property
     def _norms(self) -> np.ndarray:
@@ -312,6 +375,10 @@ class LegacySparseIndex:
         docs = np.flatnonzero(self.scores([term]) > 0).astype(np.int32)
         return docs, np.ones(docs.size, dtype=np.float32)
 
+    def common(self, term: str) -> KeptTerm | None:
+        """Never: bm25s scores every term from its own arrays."""
+        return None
+
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every document for the query terms (zeros when no term is in the vocabulary)."""
         known = [t for t in terms if t in self._bm25.vocab_dict]
@@ -336,6 +403,10 @@ class Sparse(Protocol):
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """The documents holding ``term`` and its frequency in each."""
+        ...
+
+    def common(self, term: str) -> KeptTerm | None:
+        """The kept full-length arrays of ``term`` (:class:`CommonTerms`), or ``None``."""
         ...
 
     def idf(self, df: int) -> float:

@@ -23,6 +23,7 @@ from kensaku.index.relevance import (
     uncalibrated_total,
 )
 from kensaku.index.search import Filters, Hit, Results, Searcher
+from kensaku.index.sparse import KeptTerm
 from kensaku.index.store import IndexBundle
 from tests.support import KEYWORDS, SMALL_FINDINGS, KeywordEmbedder, make_finding
 
@@ -50,6 +51,9 @@ class CountSparse:
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         docs = np.array([i for i, doc in enumerate(self.docs) if term in doc], dtype=np.int32)
         return docs, np.array([self.docs[i].count(term) for i in docs], dtype=np.float32)
+
+    def common(self, term: str) -> KeptTerm | None:
+        return None
 
     def idf(self, df: int) -> float:
         return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
