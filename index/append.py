@@ -32,7 +32,7 @@ from kensaku.index.journal import EmbedJournal
 from kensaku.index.manifest import INPUTS, BuildOptions, DocumentMeta, IngestInfo, Manifest, ModelInfo, SourceRecord
 from kensaku.index.parts import MAX_PARTS, part_name, write_part_directory
 from kensaku.index.removal import rows_of_documents
-from kensaku.index.remove import forget_old_lists, why_not_remove, without_documents
+from kensaku.index.remove import forget_old_lists, why_not_remove, with_inputs_copy, without_documents
 from kensaku.index.sparse import PARAMS, SparseIndex
 from kensaku.index.store import FINDINGS, MANIFEST, SPARSE, IndexBundle, load_index, write_findings
 from kensaku.index.tokenizer import TOKENIZER_VERSION
@@ -119,7 +119,8 @@ def append_documents(
     )
     inputs = [str(Path(p).resolve()) for p in paths]
     base = without_documents(bundle, changed) if changed else manifest  # the changed documents' old rows go
-    updated = _with_part(directory, base, part, sources, inputs).stamped()
+    updated = _with_part(directory, base, part, sources, inputs)
+    updated = (with_inputs_copy(directory, updated) if changed else updated).stamped()
     atomic_file(directory / MANIFEST, updated.to_json().encode("utf-8"))  # the add takes effect here
     forget_old_lists(directory, manifest, updated)
     journal.discard()

@@ -305,12 +305,24 @@ class Manifest:
 INPUTS = "inputs.json"
 
 
+def inputs_json(inputs: Sequence[str], parts: int = 0) -> str:
+    """The text of an ``inputs.json``: what the index is built from, and how many of its parts that list already
+    covers (an update that rewrites the index's own copy records its parts; a build has none)."""
+    return json_text({"inputs": list(inputs), "parts": parts}, indent=2)
+
+
 def inputs_of(directory: Path) -> list[str]:
-    """What the index at ``directory`` was built from, by its copy in ``inputs.json`` (written beside the manifest
-    so that a rebuild command can be named when the manifest itself is damaged), then the inputs of the documents
-    added as parts (``parts/NNNN/inputs.json``); ``[]`` when unreadable."""
+    """What the index at ``directory`` is built from, by its copy in ``inputs.json`` (written beside the manifest
+    so that a rebuild command can be named when the manifest itself is damaged) or, after a removal, the copy
+    written with the newest list of removed rows (``removed/NNNN.json``), then the inputs of the documents added as
+    parts since (``parts/NNNN/inputs.json``); ``[]`` when unreadable."""
     found: list[str] = []
-    for path in [Path(directory) / INPUTS, *sorted(Path(directory).glob(f"parts/[0-9]*/{INPUTS}"))]:
+    covered = 0
+    removals = sorted(Path(directory).glob("removed/[0-9]*.json"))  # the newest removal's copy replaces the build's
+    base = removals[-1] if removals else Path(directory) / INPUTS
+    for path in [base, *sorted(Path(directory).glob(f"parts/[0-9]*/{INPUTS}"))]:
+        if path.parent.name.isdigit() and int(path.parent.name) <= covered:
+            continue  # already in the copy read first, without what was removed since
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -318,6 +330,8 @@ def inputs_of(directory: Path) -> list[str]:
         paths = data.get("inputs") if isinstance(data, dict) else None
         if isinstance(paths, list) and all(isinstance(p, str) for p in paths):
             found.extend(p for p in paths if p not in found)
+        if path == base and isinstance(data, dict) and isinstance(data.get("parts"), int):
+            covered = data["parts"]
     return found
 
 

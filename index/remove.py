@@ -20,7 +20,7 @@ from kensaku.index.build import BuildReport
 from kensaku.index.columns import ROWS
 from kensaku.index.incremental import BuildStats
 from kensaku.index.integrity import FileRecord
-from kensaku.index.manifest import Manifest
+from kensaku.index.manifest import Manifest, inputs_json
 from kensaku.index.removal import MAX_REMOVED_SHARE, REMOVED, LiveTable, removed_name, rows_of_documents
 from kensaku.index.sparse import PARAMS
 from kensaku.index.store import MANIFEST, SPARSE, IndexBundle, load_index
@@ -54,7 +54,7 @@ def remove_documents(bundle: IndexBundle, documents: Sequence[str], inputs: Sequ
         return None
     directory = bundle.directory
     assert directory is not None
-    updated = replace(without_documents(bundle, documents), inputs=tuple(inputs)).stamped()
+    updated = with_inputs_copy(directory, replace(without_documents(bundle, documents), inputs=tuple(inputs))).stamped()
     atomic_file(directory / MANIFEST, updated.to_json().encode("utf-8"))  # the removal takes effect here
     forget_old_lists(directory, bundle.manifest, updated)
     return load_index(directory, verify_sources=False, manifest=updated)
@@ -81,6 +81,16 @@ def without_documents(bundle: IndexBundle, documents: Sequence[str]) -> Manifest
         removed_file=name,
         files={**files, name: FileRecord.of_file(directory / name)},
     )
+
+
+def with_inputs_copy(directory: Path, manifest: Manifest) -> Manifest:
+    """``manifest`` with a copy of its inputs written beside its list of removed rows (``removed/NNNN.json``), which
+    :func:`~kensaku.index.manifest.inputs_of` reads instead of the build's ``inputs.json`` (a rebuild named when
+    the manifest is damaged then leaves the removed documents out)."""
+    assert manifest.removed_file
+    name = str(Path(manifest.removed_file).with_suffix(".json"))
+    atomic_file(directory / name, inputs_json(manifest.rebuild_sources, len(manifest.parts)).encode("utf-8"))
+    return replace(manifest, files={**manifest.files, name: FileRecord.of_file(directory / name)})
 
 
 def removal_report(before: Manifest, after: IndexBundle) -> BuildReport:
@@ -110,12 +120,12 @@ def _write_removed(directory: Path, manifest: Manifest, removed: np.ndarray) -> 
 
 
 def forget_old_lists(directory: Path, before: Manifest, after: Manifest) -> None:
-    """Delete the lists of removed rows that neither the new manifest (``after``) nor the one ``before`` it names
-    (a reader that read that one may still open its list)."""
-    keep = {before.removed_file, after.removed_file}
+    """Delete the lists of removed rows (and their copies of the inputs) that neither the new manifest (``after``) nor
+    the one ``before`` it names (a reader that read that one may still open its list)."""
+    keep = {Path(name).stem for name in (before.removed_file, after.removed_file) if name}
     folder = directory / REMOVED
     for path in folder.iterdir() if folder.is_dir() else ():
-        if f"{REMOVED}/{path.name}" not in keep:
+        if path.stem not in keep:
             try:
                 os.unlink(path)
             except OSError:

@@ -15,6 +15,7 @@ from kensaku import Filters, Index
 from kensaku.cli import main
 from kensaku.errors import FindingNotFoundError
 from kensaku.index.embed import Embedder, load_embedder
+from kensaku.index.manifest import inputs_of
 from kensaku.index.store import verify_index
 from tests.integration.test_parts import NEW, SEED, same_index
 
@@ -82,13 +83,20 @@ def test_removed_rows_survive_adds_and_removals_and_a_build_drops_them(
         [docs / "base", docs / "加賀市.txt", docs / "松本市 防災.md"], tmp_path / "i", embedder=embedder
     )
     counts = {d.name: d.findings for d in index.documents()}
-    index = index.remove([docs / "加賀市.txt"]).add([docs / "費用.txt"]).add([docs / "加賀市.txt"])  # back again
+    index = index.remove([docs / "加賀市.txt"])
+    assert inputs_of(tmp_path / "i") == [str(docs / "base"), str(docs / "松本市 防災.md")]
+    index = index.add([docs / "費用.txt"]).add([docs / "加賀市.txt"])  # back again
     assert len(index.manifest.parts) == 2 and index.manifest.parts[1] == counts["加賀市.txt"]
     assert index.manifest.removed == counts["加賀市.txt"]
+    remaining = [str(docs / "base"), str(docs / "松本市 防災.md"), str(docs / "費用.txt"), str(docs / "加賀市.txt")]
+    assert inputs_of(tmp_path / "i") == remaining == list(index.manifest.inputs)
     index = index.remove([docs / "松本市 防災.md"])
     assert index.manifest.removed == counts["加賀市.txt"] + counts["松本市 防災.md"]
     assert index.manifest.removed_file == "removed/0002.npy"
-    assert sorted(p.name for p in (tmp_path / "i" / "removed").iterdir()) == ["0001.npy", "0002.npy"]
+    names = sorted(p.name for p in (tmp_path / "i" / "removed").iterdir())
+    assert names == ["0001.json", "0001.npy", "0002.json", "0002.npy"]
+    # What a damaged manifest's rebuild command would name: the remaining inputs, never a removed one.
+    assert inputs_of(tmp_path / "i") == [p for p in remaining if "松本市" not in p] == list(index.manifest.inputs)
     full = Index.build([docs / "base", docs / "費用.txt", docs / "加賀市.txt"], tmp_path / "full", embedder=embedder)
     same_index(Index.open(tmp_path / "i", embedder=embedder), full)
     assert verify_index(tmp_path / "i").findings == len(full)
