@@ -82,7 +82,14 @@ def size_table(size: str, result: dict[str, Any]) -> list[str]:
         f"{phase} {result[key]['loadavg_before']} → {result[key]['loadavg_after']}"
         for phase, key in (("build", "build"), ("open+query", "open_query"), ("add/remove", "update"))
     ]
-    lines += [f"- loadavg (1/5/15 min) before → after: {'; '.join(load)}.", ""]
+    lines += [f"- loadavg (1/5/15 min) before → after: {'; '.join(load)}."]
+    if "open_query_date" in result:
+        lines.append(
+            f"- Open and queries re-run {result['open_query_date']} with the code of that day (common terms kept as "
+            "full arrays, bench/results/common_terms.md) on an index its build phase wrote again; build and "
+            "add/remove figures are from the date above (the code they time had not changed)."
+        )
+    lines.append("")
     if not at_1m:
         lines.insert(2, "Targets are the issue's for 1M findings; (yes)/(no) in brackets only compare this size.\n")
     return lines
