@@ -26,6 +26,7 @@ from kensaku.config import DEFAULTS, FusionConfig, Settings, reranker_setting
 from kensaku.errors import IndexMissingError, QueryError
 from kensaku.index.build import BuildReport, ProgressCallback, build_bundle, build_index, why_rebuild
 from kensaku.index.embed import Embedder, load_embedder
+from kensaku.index.embed_ray import EmbedTarget, embedding_with, parse_embed_with
 from kensaku.index.hybrid import Mode
 from kensaku.index.manifest import Manifest
 from kensaku.index.rerank import Reranker, load_reranker, rerank
@@ -145,6 +146,7 @@ class Index:
         show_progress: bool = False,
         on_progress: ProgressCallback | None = None,
         wait: float | None = None,
+        embed_with: str | EmbedTarget = "local",
     ) -> Index:
         """Index the documents under ``paths`` into ``directory`` and open the result.
 
@@ -165,14 +167,17 @@ class Index:
             on_progress: Called with (stage, done, total).
             wait: Seconds to wait while another process writes this index (``None``: 600 s, with a message on the
                 ``kensaku`` logger; ``0``: refuse at once).
+            embed_with: Where passages are embedded: ``local``, ``ray`` or ``ray://HOST:PORT``
+                (:mod:`kensaku.index.embed_ray`; the same vectors, and the index is searched with the local model).
 
         Raises:
             SourceNotFoundError: A path does not exist.
             NothingToIndexError: No document had text.
-            EmbedderLoadError: The model cannot be loaded.
+            EmbedderLoadError: The model cannot be loaded, or Ray cannot embed (not installed, unreachable).
+            InputError: ``embed_with`` is not a valid value.
             IndexLockedError: Another process still writes the index after ``wait`` seconds.
         """
-        sources, directory = as_paths(paths), Path(directory)
+        sources, directory, target = as_paths(paths), Path(directory), parse_embed_with(embed_with)
         name = embedder.name if embedder is not None else (model or settings.model)
         with write_lock(directory, wait):
             reason, manifest = why_rebuild(directory, name, sources, settings) if if_needed else ("requested", None)
@@ -180,17 +185,20 @@ class Index:
                 index = cls._loaded(directory, manifest, embedder=embedder, model=name, settings=settings)
                 index.report = BuildReport(directory, False, "up to date", manifest.findings, manifest.documents)
                 return index
-            embedder = embedder or load_embedder(name, show_progress=show_progress, device=settings.device)
-            bundle, report = build_index(
-                sources,
-                directory,
-                embedder=embedder,
-                settings=settings,
-                show_progress=show_progress,
-                on_progress=on_progress,
-                incremental=not full,
-                manifest=manifest,  # read by the --if-needed check: not read again
-            )
+            # On Ray the actors run the model on settings.device; this process needs it only for its facts and queries.
+            device = settings.device if target.is_local else "cpu"
+            embedder = embedder or load_embedder(name, show_progress=show_progress, device=device)
+            with embedding_with(embedder, target, device=settings.device) as embedding:
+                bundle, report = build_index(
+                    sources,
+                    directory,
+                    embedder=embedding,
+                    settings=settings,
+                    show_progress=show_progress,
+                    on_progress=on_progress,
+                    incremental=not full,
+                    manifest=manifest,  # read by the --if-needed check: not read again
+                )
         return cls(bundle, embedder=embedder, settings=settings, report=replace(report, reason=reason))
 
     @classmethod
@@ -227,6 +235,7 @@ class Index:
         on_progress: ProgressCallback | None = None,
         wait: float | None = None,
         meta: DocumentMeta | None = None,
+        embed_with: str | EmbedTarget = "local",
     ) -> Index:
         """Add documents: build the index's sources plus ``paths`` (only new and changed ones are embedded).
 
@@ -239,14 +248,22 @@ class Index:
         The sources are the recorded inputs of the index in its directory when the writer lock is taken, so
         documents another process added since this object was opened are kept; folders are walked again; recorded
         inputs that no longer exist are left out, each named by a warning of the report. ``meta``, when given,
-        becomes the metadata of every document under ``paths``. ``wait`` is as for :meth:`build`.
+        becomes the metadata of every document under ``paths``. ``wait`` and ``embed_with`` are as for
+        :meth:`build`.
 
         Returns:
             The new index (this object keeps the old one).
         """
-        return updates.add_documents(
-            self, paths, show_progress=show_progress, on_progress=on_progress, wait=wait, meta=meta
-        )
+        if parse_embed_with(embed_with).is_local:
+            return updates.add_documents(
+                self, paths, show_progress=show_progress, on_progress=on_progress, wait=wait, meta=meta
+            )
+        with embedding_with(self.embedder, embed_with, device=self.settings.device) as embedding:
+            base = Index(self.bundle, embedder=embedding, settings=self.settings)
+            new = updates.add_documents(
+                base, paths, show_progress=show_progress, on_progress=on_progress, wait=wait, meta=meta
+            )
+        return Index(new.bundle, embedder=self.embedder, settings=self.settings, report=new.report)
 
     def rebuild(
         self,

@@ -25,6 +25,7 @@ from kensaku.terminal import printable, report_build
 
 if TYPE_CHECKING:
     from kensaku.index.build import BuildReport
+    from kensaku.index.embed_ray import EmbedTarget
 
 EXIT_USAGE = 2
 
@@ -91,6 +92,10 @@ _FILE_TIMEOUT_HELP = (
     f"{DEFAULTS.limits.ocr_page_s:g} per page read by OCR; $KENSAKU_FILE_TIMEOUT); a file over it is reported and "
     "the build goes on; 0: no limit (read in this process)"
 )
+_EMBED_WITH_HELP = (
+    "where passages are embedded: local (default), ray (actors on a local Ray, or the cluster of $RAY_ADDRESS) or "
+    "ray://HOST:PORT (a Ray cluster's client port); the same vectors; needs pip install 'kensaku[ray]'"
+)
 _WAIT_HELP = (
     "while another process writes this index, wait up to SECONDS for it (default: 600, with a message; "
     "0: refuse at once; inf: no limit); exit status 2 when it is still busy"
@@ -119,6 +124,7 @@ def _add_build_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's sub
     p.add_argument("--no-ocr", action="store_true", help=_NO_OCR_HELP)
     p.add_argument("--wait", type=float, metavar="SECONDS", help=_WAIT_HELP)
     p.add_argument("--file-timeout", type=float, metavar="SECONDS", help=_FILE_TIMEOUT_HELP)
+    p.add_argument("--embed-with", default="local", metavar="WHERE", help=_EMBED_WITH_HELP)
     _add_index_args(p)
     p = commands.add_parser("add", help="add documents to an existing index (only new or changed ones are embedded)")
     p.add_argument("paths", nargs="+", help="files or folders to add")
@@ -127,6 +133,7 @@ def _add_build_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's sub
     p.add_argument("--no-ocr", action="store_true", help=_NO_OCR_HELP)
     p.add_argument("--wait", type=float, metavar="SECONDS", help=_WAIT_HELP)
     p.add_argument("--file-timeout", type=float, metavar="SECONDS", help=_FILE_TIMEOUT_HELP)
+    p.add_argument("--embed-with", default="local", metavar="WHERE", help=_EMBED_WITH_HELP)
     _add_index_args(p)
 
 
@@ -139,7 +146,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = replace(settings, model=args.model)
     if getattr(args, "device", None):
         settings = replace(settings, device=device_setting(args.device))
-    if settings.device != "cpu":  # fail before any document is read when the GPU cannot be used
+    if settings.device != "cpu" and getattr(args, "embed_with", "local") == "local":  # on Ray: the nodes' GPUs
+        # fail before any document is read when the GPU cannot be used
         from kensaku.index.embed import check_device
 
         check_device(settings.device, settings.model)
@@ -170,6 +178,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from kensaku.api import Index
 
     settings = _settings(args)
+    embed_with = _embed_with(args)
     sources = build_sources(args.paths, settings)  # none given: what the index holds (corpus/ for a new index)
     index = Index.build(
         sources,
@@ -179,9 +188,22 @@ def cmd_build(args: argparse.Namespace) -> int:
         full=args.full,
         show_progress=not args.no_progress,
         wait=args.wait,
+        embed_with=embed_with,
     )
     assert index.report is not None
     return _report(args, index.report)
+
+
+def _embed_with(args: argparse.Namespace) -> EmbedTarget:
+    """The ``--embed-with`` target, checked before any document is read (Ray installed, the address answering)."""
+    from kensaku.index.embed_ray import check_reachable, parse_embed_with, require_ray
+
+    target = parse_embed_with(args.embed_with)
+    if not target.is_local:
+        require_ray(target)
+        if target.address:
+            check_reachable(target.address)
+    return target
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -191,8 +213,11 @@ def cmd_add(args: argparse.Namespace) -> int:
     if args.model or args.precision:
         raise InputError("kensaku add keeps the index's model", "use `kensaku build --model …` to change it")
     settings = _settings(args)
+    embed_with = _embed_with(args)
     index = Index.open(settings.index_dir, settings=settings, verify_sources=False)
-    added = index.add(args.paths, show_progress=not args.no_progress, wait=args.wait, meta=meta_of(args))
+    added = index.add(
+        args.paths, show_progress=not args.no_progress, wait=args.wait, meta=meta_of(args), embed_with=embed_with
+    )
     assert added.report is not None
     return _report(args, added.report)
 
