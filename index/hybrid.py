@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 if TYPE_CHECKING:
+    from kensaku.config import FusionConfig
     from kensaku.ingest.models import Finding
 
 Mode = Literal["hybrid", "bm25", "dense"]
@@ -125,3 +126,25 @@ def block_lift(fused: np.ndarray, blocks: np.ndarray, weight: float) -> np.ndarr
     np.maximum.at(best, inverse, fused)
     lifted: np.ndarray = fused + weight * best[inverse]
     return lifted
+
+
+def fuse(
+    bm25: np.ndarray,
+    dense: np.ndarray,
+    ranks: tuple[np.ndarray, np.ndarray],
+    blocks: np.ndarray,
+    mode: Mode,
+    fusion: FusionConfig,
+) -> np.ndarray:
+    """The fused score of each candidate from its exact scores on both legs (``bm25``, ``dense``) and its rank in
+    each leg's top (``ranks``, 0 where absent): one leg's score alone in ``bm25`` or ``dense`` mode; otherwise
+    weighted or RRF fusion, then the lift of each candidate's ``blocks`` (the local and the Milvus searchers alike)."""
+    if mode == "bm25":
+        return bm25.astype(np.float64)
+    if mode == "dense":
+        return dense.astype(np.float64)
+    if fusion.method == "rrf":
+        fused = rrf_fusion(list(ranks), fusion.rrf_k)
+    else:
+        fused = weighted_fusion(bm25, dense, fusion.w_dense)
+    return block_lift(fused, blocks, fusion.block_weight)

@@ -19,17 +19,17 @@ better than any candidate.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kensaku.config import DEFAULTS, FusionConfig
 from kensaku.errors import FindingNotFoundError, QueryError
-from kensaku.index.hybrid import MODES, Mode, block_lift, order_by, rank_of, rrf_fusion, weighted_fusion
+from kensaku.index.hybrid import MODES, Mode, fuse, order_by, rank_of
 from kensaku.index.milvus_pool import CandidateSparse, Pool, leg_top
 from kensaku.index.milvus_schema import call, filter_expression, literal
-from kensaku.index.query import Filters, check_query
+from kensaku.index.query import Filters, check_query, similar_filters
 from kensaku.index.relevance import Calibration, DenseSummary, QueryEvidence, load_calibration, query_evidence
 from kensaku.index.results import Hit, Results
 from kensaku.index.tokenizer import Tokenizer, TokenizerConfig
@@ -177,17 +177,7 @@ class MilvusSearcher:
             return self.search(check_query(text or ""), k, filters=filters)
         row = self._by_id(finding_id, ["finding", "dense"])
         source = Finding.from_dict(json.loads(row["finding"]))
-        exclude_muni, exclude_docs = filters.exclude_municipalities, filters.exclude_documents
-        if other_municipalities and source.municipality:
-            exclude_muni = (*exclude_muni, source.municipality)
-        elif other_municipalities:
-            exclude_docs = (*exclude_docs, source.document)
-        filters = replace(
-            filters,
-            exclude_municipalities=exclude_muni,
-            exclude_documents=exclude_docs,
-            exclude_ids=(*filters.exclude_ids, source.id),
-        )
+        filters = similar_filters(source, filters, other_municipalities)
         vector = np.asarray(row["dense"], dtype=np.float32)
         return self.search_vectors(self.tokenizer.tokenize(source.text), vector, k, filters=filters)
 
@@ -221,16 +211,7 @@ class MilvusSearcher:
         bm25, dense = pool.bm25[positions], pool.cosines(vector, positions)
         bm25_rank = rank_of(candidates, pool.seqs[bm25_top])
         dense_rank = rank_of(candidates, pool.seqs[dense_top])
-        if mode == "bm25":
-            fused = bm25.astype(np.float64)
-        elif mode == "dense":
-            fused = dense.astype(np.float64)
-        else:
-            if fusion.method == "rrf":
-                fused = rrf_fusion([bm25_rank, dense_rank], fusion.rrf_k)
-            else:
-                fused = weighted_fusion(bm25, dense, fusion.w_dense)
-            fused = block_lift(fused, pool.blocks[positions], fusion.block_weight)
+        fused = fuse(bm25, dense, (bm25_rank, dense_rank), pool.blocks[positions], mode, fusion)
         order = order_by(fused, candidates)
         evidence = self._evidence(pool, terms, vector)
         return MilvusRanking(

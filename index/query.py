@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from kensaku.config import DEFAULTS
 from kensaku.errors import QueryError
@@ -114,3 +114,20 @@ def check_query(query: str) -> str:
             "shorten it to the question you want answered",
         )
     return text
+
+
+def similar_filters(source: Finding, filters: Filters, other_municipalities: bool) -> Filters:
+    """``filters`` for the findings similar to ``source``: ``source`` itself excluded, and with
+    ``other_municipalities`` the findings of its municipality too (or of its document when it has no municipality:
+    a user's file nobody set one for, where "elsewhere" is another document, never the same one)."""
+    exclude_muni, exclude_docs = filters.exclude_municipalities, filters.exclude_documents
+    if other_municipalities and source.municipality:
+        exclude_muni = (*exclude_muni, source.municipality)
+    elif other_municipalities:
+        exclude_docs = (*exclude_docs, source.document)
+    return replace(
+        filters,
+        exclude_municipalities=exclude_muni,
+        exclude_documents=exclude_docs,
+        exclude_ids=(*filters.exclude_ids, source.id),
+    )

@@ -8,25 +8,17 @@ values of :mod:`kensaku.index.results` (both re-exported here, where callers imp
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from kensaku.config import DEFAULTS, FusionConfig
 from kensaku.errors import FindingNotFoundError, QueryError
 from kensaku.index.embed import Embedder
-from kensaku.index.hybrid import (
-    MODES,
-    Mode,
-    block_lift,
-    order_by,
-    rank_of,
-    rrf_fusion,
-    top_ids,
-    weighted_fusion,
-)
+from kensaku.index.hybrid import MODES, Mode, fuse, order_by, rank_of, top_ids
 from kensaku.index.query import Filters as Filters
 from kensaku.index.query import check_query as check_query
+from kensaku.index.query import similar_filters
 from kensaku.index.relevance import (
     Calibration,
     DenseSummary,
@@ -250,16 +242,7 @@ class Searcher:
         bm25 = bm25_all[candidates]
         dense = self.bundle.dense.scores_for(vector, candidates)
         bm25_rank, dense_rank = rank_of(candidates, bm25_top), rank_of(candidates, dense_top)
-        if mode == "bm25":
-            fused = bm25.astype(np.float64)
-        elif mode == "dense":
-            fused = dense.astype(np.float64)
-        else:
-            if fusion.method == "rrf":
-                fused = rrf_fusion([bm25_rank, dense_rank], fusion.rrf_k)
-            else:
-                fused = weighted_fusion(bm25, dense, fusion.w_dense)
-            fused = block_lift(fused, self._blocks[candidates], fusion.block_weight)
+        fused = fuse(bm25, dense, (bm25_rank, dense_rank), self._blocks[candidates], mode, fusion)
         order = order_by(fused, candidates)
         # The evidence is taken over the whole index, never the filtered part, so a finding's relevance does not
         # depend on the filters (a filter never raises `total`).
@@ -375,17 +358,7 @@ class Searcher:
         if finding_id is not None:
             source = self.finding(finding_id)
             query = source.text
-            exclude_muni, exclude_docs = filters.exclude_municipalities, filters.exclude_documents
-            if other_municipalities and source.municipality:
-                exclude_muni = (*exclude_muni, source.municipality)
-            elif other_municipalities:
-                exclude_docs = (*exclude_docs, source.document)
-            filters = replace(
-                filters,
-                exclude_municipalities=exclude_muni,
-                exclude_documents=exclude_docs,
-                exclude_ids=(*filters.exclude_ids, source.id),
-            )
+            filters = similar_filters(source, filters, other_municipalities)
             # The stored vector is the finding's own embedding: no need to encode it again.
             assert self.tokenizer is not None
             row = self.bundle.findings.row_of(source.id)
