@@ -243,6 +243,12 @@ class MilvusStore:
         stats.next_seq += len(rows)
         stats.next_block = max(stats.next_block, int(blocks.max()) + 1 if blocks.size else 0)
 
+    def mark(self, **meta: Any) -> None:  # noqa: ANN401 - JSON values
+        """Record ``meta`` (what index state the collection mirrors) in the stored statistics."""
+        stats = self.stats
+        stats.meta.update(meta)
+        save_stats(self.client, self.uri, stats)
+
     def _commit(self, stats: Stats) -> None:
         """Store ``stats`` (after the rows are written) and keep them; re-weight when the mean length drifted."""
         if stats.n_docs and abs(stats.avgdl / stats.avgdl_ref - 1) > DRIFT:

@@ -20,8 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kensaku import updates
+from kensaku.backend import engine, mirrored
 from kensaku.config import DEFAULTS, FusionConfig, Settings, reranker_setting
 from kensaku.errors import IndexMissingError, QueryError
 from kensaku.index.build import BuildReport, ProgressCallback, build_bundle, build_index, why_rebuild
@@ -39,6 +41,11 @@ from kensaku.ingest.pipeline import PathLike, as_paths
 from kensaku.library import DocumentInfo, DocumentMeta, document_infos
 from kensaku.library import index_stamp as index_stamp  # for the app: kensaku.api.index_stamp(directory)
 from kensaku.writelock import write_lock
+
+if TYPE_CHECKING:
+    from kensaku.index.milvus import MilvusStore
+    from kensaku.index.milvus_mirror import MirrorReport
+    from kensaku.index.milvus_search import MilvusSearcher
 
 JST = timezone(timedelta(hours=9), "JST")
 
@@ -71,6 +78,9 @@ class Index:
         self.report = report
         self._embedder = embedder
         self._searcher: Searcher | None = None
+        self._store: MilvusStore | None = None  # the Milvus backend's connection (kensaku.backend)
+        self._engine: Searcher | MilvusSearcher | None = None
+        self.mirror_report: MirrorReport | None = None  # what the last write did to the Milvus collection
         self._rerankers: dict[str, Reranker] = {}
         self._lock = threading.Lock()
         self._rerank_lock = threading.Lock()  # a reranker loading (seconds) holds up no search without one
@@ -184,7 +194,7 @@ class Index:
             if not reason and manifest is not None:
                 index = cls._loaded(directory, manifest, embedder=embedder, model=name, settings=settings)
                 index.report = BuildReport(directory, False, "up to date", manifest.findings, manifest.documents)
-                return index
+                return mirrored(index)
             # On Ray the actors run the model on settings.device; this process needs it only for its facts and queries.
             device = settings.device if target.is_local else "cpu"
             embedder = embedder or load_embedder(name, show_progress=show_progress, device=device)
@@ -199,7 +209,8 @@ class Index:
                     incremental=not full,
                     manifest=manifest,  # read by the --if-needed check: not read again
                 )
-        return cls(bundle, embedder=embedder, settings=settings, report=replace(report, reason=reason))
+            built = cls(bundle, embedder=embedder, settings=settings, report=replace(report, reason=reason))
+            return mirrored(built)
 
     @classmethod
     def from_texts(
@@ -393,7 +404,7 @@ class Index:
 
     def finding(self, finding_id: str) -> Finding:
         """The finding with ``finding_id``; raises :class:`~kensaku.errors.FindingNotFoundError`."""
-        return self.searcher.finding(finding_id)
+        return engine(self).finding(finding_id)
 
     # --- searching ----------------------------------------------------------------------------------------------
 
@@ -420,11 +431,11 @@ class Index:
         """
         chosen = self.reranker(reranker)
         if chosen is None:
-            return self.searcher.search(query, k, mode=mode, filters=filters, fusion=fusion)
+            return engine(self).search(query, k, mode=mode, filters=filters, fusion=fusion)
         depth = self._rerank_depth(rerank_depth)
         if not 1 <= k <= DEFAULTS.max_k:
             raise QueryError(f"k={k} is out of range", f"use 1 to {DEFAULTS.max_k}")
-        hits = self.searcher.search(query, max(k, depth), mode=mode, filters=filters, fusion=fusion)
+        hits = engine(self).search(query, max(k, depth), mode=mode, filters=filters, fusion=fusion)
         return rerank(check_query(query), hits, chosen, depth)[:k]
 
     def query(
@@ -452,14 +463,14 @@ class Index:
         """
         chosen = self.reranker(reranker)
         if chosen is None:
-            return self.searcher.query(query, k, offset=offset, filters=filters, mode=mode, fusion=fusion)
+            return engine(self).query(query, k, offset=offset, filters=filters, mode=mode, fusion=fusion)
         depth = self._rerank_depth(rerank_depth)
         if offset < 0 or not 1 <= k <= DEFAULTS.max_k - offset:
             raise QueryError(
                 f"offset={offset} with k={k} is out of range",
                 f"keep 0 <= offset, 1 <= k and offset + k <= {DEFAULTS.max_k}",
             )
-        found = self.searcher.query(query, max(depth, offset + k), filters=filters, mode=mode, fusion=fusion)
+        found = engine(self).query(query, max(depth, offset + k), filters=filters, mode=mode, fusion=fusion)
         hits = rerank(found.query, found.hits, chosen, depth)[offset : offset + k]
         return replace(found, hits=hits, offset=offset)
 
@@ -503,7 +514,7 @@ class Index:
             FindingNotFoundError: No finding with ``finding_id``.
             QueryError: Both or neither of ``finding_id`` and ``text``.
         """
-        return self.searcher.similar(
+        return engine(self).similar(
             finding_id, text=text, k=k, other_municipalities=other_municipalities, filters=filters
         )
 

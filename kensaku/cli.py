@@ -21,7 +21,7 @@ from kensaku.cli_library import LIBRARY_COMMANDS, add_library_commands, add_meta
 from kensaku.cli_search import SEARCH_COMMANDS, add_rerank_args, add_search_commands, open_index
 from kensaku.config import DEFAULTS, Settings, device_setting, reranker_setting
 from kensaku.errors import InputError, KensakuError, NothingToIndexError
-from kensaku.terminal import printable, report_build
+from kensaku.terminal import printable, report_build, report_mirror
 
 if TYPE_CHECKING:
     from kensaku.index.build import BuildReport
@@ -42,6 +42,13 @@ def _add_index_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--device", help="where the embedding model runs: cpu, cuda or cuda:N (default: $KENSAKU_DEVICE or cpu)"
+    )
+    parser.add_argument(
+        "--backend",
+        metavar="URI",
+        help="where the index is searched: local (its own files, default), milvus:///path/x.db (Milvus Lite) or "
+        "milvus://host:19530 / https://host (a Milvus server; token from $KENSAKU_MILVUS_TOKEN); writes mirror the "
+        "index there (default: $KENSAKU_BACKEND or local)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
 
@@ -144,13 +151,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = replace(settings, index_dir=Path(args.index))
     if args.model:
         settings = replace(settings, model=args.model)
-    if getattr(args, "device", None):
-        settings = replace(settings, device=device_setting(args.device))
-    if settings.device != "cpu" and getattr(args, "embed_with", "local") == "local":  # on Ray: the nodes' GPUs
-        # fail before any document is read when the GPU cannot be used
-        from kensaku.index.embed import check_device
-
-        check_device(settings.device, settings.model)
+    settings = _where(args, settings)
     if getattr(args, "no_ocr", False):
         settings = replace(settings, ocr=False)
     if getattr(args, "file_timeout", None) is not None:
@@ -173,6 +174,22 @@ def _settings(args: argparse.Namespace) -> Settings:
     return replace(settings, fusion=replace(settings.fusion, **fusion)) if fusion else settings
 
 
+def _where(args: argparse.Namespace, settings: Settings) -> Settings:
+    """``settings`` with the flags that say where the model runs (``--device``, checked before any document is
+    read) and where the index is searched (``--backend``)."""
+    if getattr(args, "device", None):
+        settings = replace(settings, device=device_setting(args.device))
+    if settings.device != "cpu" and getattr(args, "embed_with", "local") == "local":  # on Ray: the nodes' GPUs
+        from kensaku.index.embed import check_device
+
+        check_device(settings.device, settings.model)
+    if getattr(args, "backend", None):
+        from kensaku.backend import backend_setting
+
+        settings = replace(settings, backend=backend_setting(args.backend))
+    return settings
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     """``kensaku build``."""
     from kensaku.api import Index
@@ -191,6 +208,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         embed_with=embed_with,
     )
     assert index.report is not None
+    report_mirror(index)
     return _report(args, index.report)
 
 
@@ -219,6 +237,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         args.paths, show_progress=not args.no_progress, wait=args.wait, meta=meta_of(args), embed_with=embed_with
     )
     assert added.report is not None
+    report_mirror(added)
     return _report(args, added.report)
 
 

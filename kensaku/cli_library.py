@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kensaku.config import DEFAULTS, Settings
 from kensaku.errors import InputError
-from kensaku.terminal import printable
+from kensaku.terminal import printable, report_mirror
 
 if TYPE_CHECKING:
     from kensaku.api import Index
@@ -113,6 +113,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     plan = plan_removal(index.manifest, args.paths, settings.documents_dir)  # refuses before the lock is waited for
     new = index.remove(args.paths, wait=args.wait, show_progress=not args.no_progress)
     assert new.report is not None and new.report.stats is not None
+    report_mirror(new)
     if args.format == "json":
         summary = {
             "index": str(new.directory),

@@ -253,6 +253,9 @@ class Settings:
         device: Where the embedding model runs (``$KENSAKU_DEVICE``, ``device`` in ``kensaku.toml``, ``--device``):
             ``cpu`` (default), ``cuda`` or ``cuda:N`` (:func:`kensaku.index.embed.load_embedder`); the vectors are the
             same within cos 0.999, so an index built on one device is searched on another.
+        backend: Where the index is searched (``$KENSAKU_BACKEND``, ``--backend``; :mod:`kensaku.backend`):
+            ``local`` (its own files, the default) or a Milvus collection that mirrors it (``milvus:///path/x.db``
+            for Milvus Lite, ``milvus://host:19530`` or ``https://host`` for a server).
     """
 
     index_dir: Path = Path(".kensaku") / "index"
@@ -279,6 +282,7 @@ class Settings:
     rerank_depth: int = 30
     ann: str = "auto"
     device: str = "cpu"
+    backend: str = "local"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, *, cwd: Path | None = None) -> Settings:
@@ -316,6 +320,10 @@ class Settings:
             settings = replace(settings, ann=ann_setting(environ["KENSAKU_ANN"], "$KENSAKU_ANN"))
         if environ.get("KENSAKU_DEVICE", "").strip():
             settings = replace(settings, device=device_setting(environ["KENSAKU_DEVICE"], "$KENSAKU_DEVICE"))
+        if environ.get("KENSAKU_BACKEND", "").strip():
+            from kensaku.backend import backend_setting
+
+            settings = replace(settings, backend=backend_setting(environ["KENSAKU_BACKEND"], "$KENSAKU_BACKEND"))
         if environ.get("KENSAKU_RERANK_DEPTH", "").strip():
             settings = replace(
                 settings,

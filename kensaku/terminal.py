@@ -202,3 +202,9 @@ def warn_stale(index: Index) -> None:
         shown = ", ".join(stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")
         message = f"kensaku: warning: the index is out of date: {shown}; searching it as built. "
         print(printable(message + f"Update it with `{index.update_command()}`"), file=sys.stderr)
+
+
+def report_mirror(index: Index) -> None:
+    """A line on stderr saying what a write did to the Milvus collection that mirrors ``index`` (if any)."""
+    if index.mirror_report is not None:
+        print(printable(f"kensaku: {index.mirror_report.summary()}"), file=sys.stderr)

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kensaku.backend import mirrored
 from kensaku.errors import IndexMissingError, IndexStoreError
 from kensaku.index.append import append_documents
 from kensaku.index.build import ProgressCallback, build_index
@@ -58,8 +59,9 @@ def add_documents(
             )
             if appended is not None:
                 bundle, report = appended
-                return _index(bundle, embedder=base.embedder, settings=base.settings, report=report)
-        return build_from(base, [*kept, *as_paths(paths)], missing, overrides, show_progress, on_progress)
+                return mirrored(_index(bundle, embedder=base.embedder, settings=base.settings, report=report), index)
+        new = build_from(base, [*kept, *as_paths(paths)], missing, overrides, show_progress, on_progress)
+        return mirrored(new, index)
 
 
 def rebuild_index(
@@ -76,7 +78,7 @@ def rebuild_index(
     with write_lock(stored_directory(index), wait):
         base = on_disk(index)
         kept, missing = recorded_inputs(base.manifest) if paths is None else (as_paths(paths), [])
-        return build_from(base, kept, missing, {}, show_progress, on_progress, full=full)
+        return mirrored(build_from(base, kept, missing, {}, show_progress, on_progress, full=full), index)
 
 
 def remove_inputs(
@@ -100,6 +102,7 @@ def remove_inputs(
             new = _index(marked, embedder=base._embedder, settings=base.settings, report=report)
         else:
             new = build_from(base, plan.inputs, plan.missing, {}, show_progress, on_progress)
+        new = mirrored(new, index)
         for path in plan.delete:
             path.unlink(missing_ok=True)
     return new
@@ -112,7 +115,7 @@ def set_document_meta(index: Index, path: PathLike, meta: DocumentMeta, *, wait:
         base = on_disk(index)
         record = find_document(base.manifest, path)
         kept, missing = recorded_inputs(base.manifest)
-        return build_from(base, kept, missing, {record.path: meta}, False, None)
+        return mirrored(build_from(base, kept, missing, {record.path: meta}, False, None), index)
 
 
 def build_from(
