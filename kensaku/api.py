@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import shlex
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -265,16 +265,25 @@ class Index:
         Returns:
             The new index (this object keeps the old one).
         """
+        return self._embedding_with(
+            embed_with,
+            lambda base: updates.add_documents(
+                base, paths, show_progress=show_progress, on_progress=on_progress, wait=wait, meta=meta
+            ),
+        )
+
+    def _embedding_with(self, embed_with: str | EmbedTarget, write: Callable[[Index], Index]) -> Index:
+        """``write`` applied to this index, its passages embedded where ``embed_with`` says (on Ray: by a
+        :class:`~kensaku.index.embed_ray.RayEmbedder` around this index's model, closed afterwards)."""
         if parse_embed_with(embed_with).is_local:
-            return updates.add_documents(
-                self, paths, show_progress=show_progress, on_progress=on_progress, wait=wait, meta=meta
-            )
+            return write(self)
         with embedding_with(self.embedder, embed_with, device=self.settings.device) as embedding:
             base = Index(self.bundle, embedder=embedding, settings=self.settings)
-            new = updates.add_documents(
-                base, paths, show_progress=show_progress, on_progress=on_progress, wait=wait, meta=meta
-            )
-        return Index(new.bundle, embedder=self.embedder, settings=self.settings, report=new.report)
+            base._store = self._store
+            new = write(base)
+        out = Index(new.bundle, embedder=self.embedder, settings=self.settings, report=new.report)
+        out._store, out.mirror_report = new._store, new.mirror_report
+        return out
 
     def rebuild(
         self,
@@ -284,17 +293,21 @@ class Index:
         show_progress: bool = False,
         on_progress: ProgressCallback | None = None,
         wait: float | None = None,
+        embed_with: str | EmbedTarget = "local",
     ) -> Index:
-        """Build this index again, from ``paths`` or its own recorded inputs, with its own model; returns the new
-        index.
+        """Build this index again, from ``paths`` or its own recorded inputs, with its own model (its passages
+        embedded where ``embed_with`` says, as for :meth:`build`); returns the new index.
 
         Unchanged documents keep their findings and vectors (taken from the index, not read again) unless ``full``;
         their metadata and added time are kept either way. Holds the writer lock (``wait`` as for :meth:`build`);
         when another process replaced the index since this object was opened, that newer index (its sources,
         findings and vectors) is the one rebuilt.
         """
-        return updates.rebuild_index(
-            self, paths, full=full, show_progress=show_progress, on_progress=on_progress, wait=wait
+        return self._embedding_with(
+            embed_with,
+            lambda base: updates.rebuild_index(
+                base, paths, full=full, show_progress=show_progress, on_progress=on_progress, wait=wait
+            ),
         )
 
     def remove(

@@ -126,6 +126,13 @@ def test_build_and_add_on_ray_equal_local(
     texts = [dense_text(f, added.manifest.build_options) for _, f in new]
     assert np.array_equal(added.bundle.dense.vectors(rows), local.encode_passages(texts))
 
+    rebuilt = added.rebuild(full=True, embed_with="ray")  # every passage embedded again, on Ray
+    assert rebuilt.report is not None and rebuilt.report.stats is not None
+    assert rebuilt.report.stats.embedded == len(added) and rebuilt.embedder is added.embedder
+    assert np.array_equal(
+        rebuilt.bundle.dense.vectors(np.arange(len(added))), added.bundle.dense.vectors(np.arange(len(added)))
+    )
+
 
 def test_an_actor_that_cannot_load_its_model_fails_the_call_with_the_reason(
     ray_cluster: Any, local: Embedder, tmp_path: Path
