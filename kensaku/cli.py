@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kensaku.cli_library import LIBRARY_COMMANDS, add_library_commands, add_meta_args, build_sources, meta_of
+from kensaku.cli_mcp import MCP_COMMANDS, add_mcp_commands
 from kensaku.cli_search import SEARCH_COMMANDS, add_rerank_args, add_search_commands, open_index
 from kensaku.config import DEFAULTS, Settings, device_setting, reranker_setting
 from kensaku.errors import InputError, KensakuError, NothingToIndexError
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_build_commands(commands)
     add_library_commands(commands)  # remove, documents, meta: kensaku/cli_library.py
     add_search_commands(commands)  # search, similar, export: kensaku/cli_search.py
+    add_mcp_commands(commands)  # mcp: kensaku/cli_mcp.py
     p = commands.add_parser("eval", help="evaluate on a BEIR-layout benchmark (nDCG@10, Recall, MRR per leg)")
     p.add_argument("--benchmark", required=True, help="folder with queries.jsonl, qrels/SPLIT.tsv [, corpus.jsonl]")
     p.add_argument("--split", default="test", help="qrels split (default: test)")
@@ -343,6 +345,7 @@ COMMANDS = {
     "info": cmd_info,
     "verify": cmd_verify,
     **LIBRARY_COMMANDS,
+    **MCP_COMMANDS,
 }
 
 
