@@ -12,6 +12,7 @@ options) tokenized with the index's tokenizer settings. Schema and statistics: :
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,14 @@ class _Rows:
     records: list[dict[str, Any]]
 
 
+_LITE_OPEN: dict[str, int] = {}  # open connections of this process per Milvus Lite file
+_LITE_LOCK = threading.Lock()
+
+
+class CollectionEmptyError(IndexMissingError):
+    """Nothing was written into the Milvus collection yet."""
+
+
 class MilvusStore:
     """A kensaku index's findings in one Milvus collection, with the BM25 statistics beside them.
 
@@ -86,6 +95,9 @@ class MilvusStore:
         if checked.is_local:
             raise InputError("the local backend is the index directory itself", "open it with kensaku.Index.open")
         client = open_client(checked, timeout)
+        if checked.kind == "lite":
+            with _LITE_LOCK:
+                _LITE_OPEN[checked.address] = _LITE_OPEN.get(checked.address, 0) + 1
         return cls(checked, client, load_stats(client, checked), timeout)
 
     @property
@@ -96,7 +108,7 @@ class MilvusStore:
             IndexMissingError: Nothing was synced into the collection yet.
         """
         if self._stats is None:
-            raise IndexMissingError(
+            raise CollectionEmptyError(
                 f"no kensaku findings in collection {self.uri.collection!r} at {self.uri.address}",
                 "write the index into it first (MilvusStore.sync / kensaku build --backend ...)",
             )
@@ -107,8 +119,19 @@ class MilvusStore:
         return 0 if self._stats is None else self._stats.n_docs
 
     def close(self) -> None:
-        """Close the connection (a Milvus Lite file is then free for another process)."""
+        """Close the connection. The last connection of this process to a Milvus Lite file also stops the engine
+        that holds it, so another process can open the file (Lite lets one process hold a file at a time)."""
         self.client.close()
+        if self.uri.kind != "lite":
+            return
+        with _LITE_LOCK:
+            left = _LITE_OPEN.get(self.uri.address, 1) - 1
+            _LITE_OPEN[self.uri.address] = left
+            if left <= 0:
+                del _LITE_OPEN[self.uri.address]
+                from milvus_lite.server_manager import server_manager_instance  # type: ignore[import-untyped]
+
+                server_manager_instance.release_server(self.uri.address)
 
     # --- writing ------------------------------------------------------------------------------------------------
 

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from kensaku.index.store import IndexBundle
 
 
+class CollectionMismatchError(IndexMismatchError):
+    """The Milvus collection does not hold the index as it is now."""
+
+
 @dataclass(frozen=True)
 class MirrorReport:
     """What :func:`mirror` did: ``whole`` (the collection written from scratch), documents written and deleted."""
@@ -73,11 +77,11 @@ def check_mirror(store: MilvusStore, bundle: IndexBundle, command: str) -> None:
 
     Raises:
         IndexMissingError: Nothing was written into the collection.
-        IndexMismatchError: It mirrors another state of the index (or another index), with ``command``.
+        CollectionMismatchError: It mirrors another state of the index (or another index), with ``command``.
     """
     fingerprint = store.stats.meta.get("fingerprint")
     if fingerprint != bundle.manifest.fingerprint:
-        raise IndexMismatchError(
+        raise CollectionMismatchError(
             f"the Milvus collection {store.uri.collection!r} at {store.uri.address} does not hold this index as it "
             f"is now (collection {str(fingerprint)[:12]}, index {bundle.manifest.fingerprint[:12]})",
             f"write it again: {command}",

@@ -37,6 +37,9 @@ from kensaku.errors import (
     RerankerLoadError,
     SourceNotFoundError,
 )
+from kensaku.index.milvus import CollectionEmptyError
+from kensaku.index.milvus_mirror import CollectionMismatchError
+from kensaku.index.milvus_uri import BackendUnavailableError
 
 ACCEPTED = "PDF・DOCX・HTML・MD・TXT"
 ACCEPTS = "追加できるのは " + ACCEPTED + " です。"
@@ -369,6 +372,9 @@ _HANDLERS: list[_Handler] = [
         SourceNotFoundError,
         lambda e: "ファイルまたはフォルダーが見つかりません。移動や削除をしていないか確かめてください。",
     ),
+    (BackendUnavailableError, lambda e: "検索用の外部データベースに接続できませんでした。" + ASK_ADMIN),
+    (CollectionMismatchError, lambda e: "検索用の外部データベースの内容が索引と一致しません。" + REBUILD),
+    (CollectionEmptyError, lambda e: "検索用の外部データベースに索引がまだ書き込まれていません。" + REBUILD),
     (IndexMissingError, lambda e: "索引がまだありません。「文書」ページで文書を追加してください。"),
     (IndexCorruptError, lambda e: "索引が壊れています。" + REBUILD),
     (IndexMismatchError, lambda e: "索引が古い形式か、作成後に文書が変わりました。" + REBUILD),

@@ -28,6 +28,9 @@ from kensaku.errors import (
     QueryError,
     SourceNotFoundError,
 )
+from kensaku.index.milvus import CollectionEmptyError
+from kensaku.index.milvus_mirror import CollectionMismatchError
+from kensaku.index.milvus_uri import BackendUnavailableError
 from kensaku.ingest.filenames import FOLDER_OUTSIDE, LINK_BROKEN, LINK_LOOP, LINK_OUTSIDE
 from kensaku.ingest.pipeline import HEADINGS_ONLY, NO_TEXT
 from kensaku.ingest.read import read_document
@@ -191,6 +194,9 @@ ERRORS = [
     (IndexCorruptError("index at /x is damaged: vectors.faiss is missing", "rebuild it"), "索引が壊れています。「文書」ページの「索引を作り直す」を押してください。"),
     (IndexMismatchError("index at /x has format version 1, this kensaku reads versions 3, 4", "rebuild"), "古い形式"),
     (IndexMissingError("no index at /x (no manifest.json)", "build one"), "索引がまだありません"),
+    (BackendUnavailableError("Milvus at http://db:19530 did not answer", "start it"), "検索用の外部データベースに接続できませんでした"),
+    (CollectionMismatchError("the Milvus collection 'kensaku' does not hold this index", "kensaku build"), "検索用の外部データベースの内容が索引と一致しません。「文書」ページの「索引を作り直す」"),
+    (CollectionEmptyError("no kensaku findings in collection 'kensaku'", "write it"), "検索用の外部データベースに索引がまだ書き込まれていません"),
     (InputError("unsupported file type '.exe'", "upload .pdf .docx .html .htm .md .txt"), "この種類のファイル（.exe）は追加できません。追加できるのは PDF・DOCX・HTML・MD・TXT です。"),
     (InputError("大きい.pdf is 150.0 MB, over the upload limit of 100 MB", "split it"), "ファイルが大きすぎます（150.0 MB、上限 100 MB）"),
     (DocumentError("/docs/計画.pdf", "is encrypted with a password; remove the password (e.g. print to PDF) and add it again"), "「計画.pdf」を読み込めませんでした: パスワードで保護された PDF"),
