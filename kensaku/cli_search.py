@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from kensaku.config import DEFAULTS
 from kensaku.errors import InputError, QueryError
+from kensaku.serve_cli import add_serve_command, add_server_arg, cmd_serve, search_via_server
 from kensaku.terminal import emit, read_queries, say, warn_stale
 
 if TYPE_CHECKING:
@@ -80,11 +81,13 @@ def add_search_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's sub
     p.add_argument("--offset", type=int, default=0, help="skip this many results first (paging; default: 0)")
     _add_search_args(p)
     add_rerank_args(p)
+    add_server_arg(p)
     p = commands.add_parser("similar", help="findings similar to a finding (by id) or to a text")
     p.add_argument("id", nargs="?", help="finding id, e.g. smartcity_model_project_cases:L214")
     p.add_argument("--text", help="find findings similar to this text instead")
     p.add_argument("--other-municipalities", action="store_true", help="exclude the finding's own municipality")
     _add_search_args(p)
+    add_server_arg(p)
     p = commands.add_parser("export", help="search and export the cited excerpts (md, csv, xlsx, json, docx)")
     asked = p.add_mutually_exclusive_group(required=True)
     asked.add_argument("--query", help="the question, e.g. フェローの契約形態は")
@@ -97,6 +100,7 @@ def add_search_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's sub
     )
     _add_search_args(p, export=True)
     add_rerank_args(p)
+    add_serve_command(commands)  # kensaku serve: kensaku/serve_cli.py
 
 
 def parse_formats(text: str) -> list[str]:
@@ -181,6 +185,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise InputError("give a query or --queries FILE (not both)", "e.g. kensaku search フェローの契約形態は")
     if args.offset < 0:
         raise InputError(f"--offset {args.offset} is negative", "give 0 (the first page) or more")
+    if args.server:
+        return search_via_server(args)
     queries = checked_queries(args.queries) if args.queries else [check_query(args.query)]
     filters, index = open_checked(args)
     blocks: list[Results] = [
@@ -199,6 +205,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
         raise InputError(
             "give a finding id or --text TEXT (not both)", "e.g. kensaku similar ID --other-municipalities"
         )
+    if args.server:
+        return search_via_server(args, similar=True)
     filters, index = open_checked(args)
     hits = index.similar(
         args.id, text=args.text, k=args.k, other_municipalities=args.other_municipalities, filters=filters
@@ -250,4 +258,4 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-SEARCH_COMMANDS = {"search": cmd_search, "similar": cmd_similar, "export": cmd_export}
+SEARCH_COMMANDS = {"search": cmd_search, "similar": cmd_similar, "export": cmd_export, "serve": cmd_serve}

@@ -1,0 +1,170 @@
+"""The command-line side of the HTTP API: ``kensaku serve`` and ``--server URL`` of ``search`` and ``similar``.
+
+``kensaku serve`` refuses (exit 2) a host other than loopback without a token (``$KENSAKU_TOKEN`` or
+``--token-file``), and ``--writable`` without one. With ``--server URL`` a search is sent to a running server
+(:mod:`kensaku.client`) and printed as if it had run here: the model is not loaded, so a call takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from kensaku.errors import InputError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def add_serve_command(commands: Any) -> None:  # noqa: ANN401 - argparse's subparsers action is private
+    """The ``serve`` sub-command."""
+    from kensaku.cli import _add_fusion_args, _add_index_args
+    from kensaku.serve_limits import ServeLimits
+
+    limits = ServeLimits()
+    p = commands.add_parser("serve", help="an HTTP JSON API over the index (search, similar, export, documents)")
+    p.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to bind (default: {DEFAULT_HOST}; others need a token)"
+    )
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
+    p.add_argument("--token-file", metavar="FILE", help="file holding the bearer token (default: $KENSAKU_TOKEN)")
+    p.add_argument("--writable", action="store_true", help="serve POST /documents (add, remove); needs a token")
+    p.add_argument(
+        "--max-body-bytes", type=int, default=limits.max_body_bytes, help="largest request body (default: 65536)"
+    )
+    p.add_argument(
+        "--rate-limit",
+        type=float,
+        default=limits.rate,
+        metavar="PER_SECOND",
+        help=f"requests per second per client IP, 0: off (default: {limits.rate:g}, bursts of {limits.burst})",
+    )
+    p.add_argument("--burst", type=int, default=limits.burst, help="requests a client may send at once")
+    _add_fusion_args(p)
+    _add_index_args(p)
+
+
+def add_server_arg(parser: argparse.ArgumentParser) -> None:
+    """``--server URL`` of ``search`` and ``similar``."""
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="send the request to a running kensaku serve (e.g. http://127.0.0.1:8765; token from $KENSAKU_TOKEN) "
+        "instead of loading the model here",
+    )
+
+
+def read_token(token_file: str | None) -> str | None:
+    """The bearer token: the first line of ``token_file``, else ``$KENSAKU_TOKEN``, else ``None``.
+
+    Raises:
+        InputError: The file cannot be read or is empty.
+    """
+    if token_file is None:
+        return os.environ.get("KENSAKU_TOKEN") or None
+    try:
+        token = Path(token_file).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise InputError(f"cannot read the token file {token_file}: {exc.strerror}", "give a readable file") from exc
+    if not token:
+        raise InputError(f"the token file {token_file} is empty", "write the token into it (one line)")
+    return token
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``kensaku serve``: run the API (one process, one worker: the model is loaded once) until interrupted."""
+    import uvicorn
+
+    from kensaku.cli import _settings
+    from kensaku.serve import create_app
+    from kensaku.serve_limits import ServeLimits, is_loopback
+
+    token = read_token(args.token_file)
+    if not is_loopback(args.host) and not token:
+        raise InputError(
+            f"--host {args.host} is reachable from other machines and no token is set",
+            "set $KENSAKU_TOKEN or give --token-file FILE (or bind to 127.0.0.1)",
+        )
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"--port {args.port} is out of range", "use 1 to 65535 (default 8765)")
+    settings = _settings(args)
+    limits = ServeLimits(max_body_bytes=args.max_body_bytes, rate=args.rate_limit, burst=args.burst)
+    app = create_app(settings.index_dir, settings, token=token, writable=args.writable, limits=limits)
+    health = app.state.served.index
+    where = f"{settings.index_dir} on http://{args.host}:{args.port}"
+    sys.stderr.write(f"kensaku: serving {len(health):,} findings of {where} (docs: /docs)\n")
+    sys.stderr.flush()
+    uvicorn.run(app, host=args.host, port=args.port, workers=1, log_level="warning", access_log=False)
+    return 0
+
+
+def _filters(args: argparse.Namespace) -> dict[str, object]:
+    chosen: dict[str, object] = {
+        "municipality": args.municipality,
+        "chapter": args.chapter,
+        "section": args.section,
+        "document": args.document,
+        "year": args.year,
+    }
+    return {**chosen, "kind": args.kind}
+
+
+def _block(data: dict[str, Any]) -> Any:  # noqa: ANN401 - a Results or a (query, hits) pair
+    """A block the server sent, back as the objects :func:`kensaku.terminal.emit` prints."""
+    from kensaku.index.search import Hit, Results
+    from kensaku.ingest.models import Finding
+
+    names = {f.name for f in dataclasses.fields(Finding)}
+    hits = []
+    for row in data["results"]:
+        finding = Finding.from_dict({key: value for key, value in row.items() if key in names})
+        scores = {key: row[key] for key in ("bm25", "dense", "bm25_rank", "dense_rank", "relevance", "rerank")}
+        hits.append(Hit(rank=row["rank"], score=row["score"], finding=finding, **scores))
+    if "total" not in data:
+        return (data["query"], hits)
+    return Results(data["query"], hits, data["total"], data["answerable"], data["offset"])
+
+
+def search_via_server(args: argparse.Namespace, similar: bool = False) -> int:
+    """``kensaku search|similar --server URL``: the server's answer, printed as the command prints its own."""
+    from kensaku.client import Client
+    from kensaku.terminal import emit
+
+    local = [
+        flag
+        for flag, attr in (
+            ("--model", "model"), ("--device", "device"), ("--backend", "backend"),
+            ("--fusion", "fusion"), ("--w-dense", "w_dense"), ("--depth", "depth"),
+            ("--block-weight", "block_weight"), ("--reranker", "reranker"), ("--rerank-depth", "rerank_depth"),
+        )
+        if getattr(args, attr, None) is not None
+    ]  # fmt: skip
+    if local:
+        raise InputError(
+            f"{', '.join(local)} cannot be sent to a server: it searches its own index with its own settings",
+            "leave them out, or start the server with them (kensaku serve --index … )",
+        )
+    client = Client(args.server, token=read_token(None))
+    if similar:
+        if (args.id is None) == (args.text is None):
+            raise InputError(
+                "give a finding id or --text TEXT (not both)", "e.g. kensaku similar ID --other-municipalities"
+            )
+        data = client.similar(
+            args.id, text=args.text, k=args.k, other_municipalities=args.other_municipalities, filters=_filters(args)
+        )
+        blocks = [data]
+    else:
+        if args.query is None or args.queries is not None:
+            raise InputError("--server takes one query (not --queries)", "e.g. kensaku search --server URL 質問")
+        blocks = [client.search(args.query, k=args.k, offset=args.offset, mode=args.mode, filters=_filters(args))]
+    if args.format == "json":
+        sys.stdout.write(json.dumps(blocks[0], ensure_ascii=False, indent=2) + "\n")
+    else:
+        emit(args, [_block(block) for block in blocks])
+    return 0
