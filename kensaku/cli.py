@@ -1,5 +1,5 @@
-"""The ``kensaku`` command: build | add | remove | documents | meta | search | similar | export | eval | info, on the
-public :class:`Index` API.
+"""The ``kensaku`` command: build | add | remove | documents | meta | search | similar | export | eval | info |
+verify | serve | mcp, on the public :class:`Index` API.
 
 Results go to stdout (text, json or jsonl), progress bars and messages to stderr. A :class:`KensakuError` prints one
 line (a :class:`NothingToIndexError` first one line per file that gave nothing) and exits with status 2; any other
