@@ -182,15 +182,7 @@ class MilvusStore:
         """Delete the rows of ``document`` and take them out of the statistics; returns how many there were."""
         stats = self.stats
         expression = f"document in {literal([document])}"
-        gone = call(
-            self.uri,
-            f"reading the rows of {document}",
-            self.client.query,
-            self.uri.collection,
-            filter=expression,
-            output_fields=["seq", "sparse", "length", "dense"],
-            timeout=self.timeout,
-        )
+        gone = self.query(f"reading the rows of {document}", expression, ["seq", "sparse", "length", "dense"])
         if not gone:
             return 0
         vectors = np.asarray([r["dense"] for r in gone], dtype=np.float64)
@@ -285,15 +277,7 @@ class MilvusStore:
         fields = ["seq", "id", "dense", "sparse", "length", "block", "finding", *(f for _, f in FILTER_FIELDS)]
         new_ref = stats.avgdl
         for start in range(0, stats.next_seq, BATCH):
-            rows = call(
-                self.uri,
-                "re-weighting the lexical leg",
-                self.client.query,
-                self.uri.collection,
-                filter=f"seq >= {start} and seq < {start + BATCH}",
-                output_fields=fields,
-                timeout=self.timeout,
-            )
+            rows = self.query("re-weighting the lexical leg", f"seq >= {start} and seq < {start + BATCH}", fields)
             for row in rows:
                 terms = np.fromiter((int(t) for t in row["sparse"] if int(t) != SENTINEL), dtype=np.int64)
                 if terms.size:
@@ -307,6 +291,19 @@ class MilvusStore:
         stats.avgdl_ref = new_ref
 
     # --- reading ------------------------------------------------------------------------------------------------
+
+    def query(self, what: str, expression: str, fields: Sequence[str]) -> list[dict[str, Any]]:
+        """The ``fields`` of the rows that match ``expression`` (``what``: for the error message)."""
+        found: list[dict[str, Any]] = call(
+            self.uri,
+            what,
+            self.client.query,
+            self.uri.collection,
+            filter=expression,
+            output_fields=list(fields),
+            timeout=self.timeout,
+        )
+        return found
 
     def rows(self, seqs: Sequence[int], fields: Sequence[str]) -> dict[int, dict[str, Any]]:
         """The ``fields`` of the rows with keys ``seqs``, by key."""

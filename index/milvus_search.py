@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kensaku.config import DEFAULTS, FusionConfig
+from kensaku.config import FusionConfig
 from kensaku.errors import FindingNotFoundError, QueryError
-from kensaku.index.hybrid import MODES, Mode, fuse, order_by, rank_of
+from kensaku.index.hybrid import Mode, fuse, order_by, rank_of
 from kensaku.index.milvus_pool import CandidateSparse, Pool, leg_top
-from kensaku.index.milvus_schema import call, filter_expression, literal
-from kensaku.index.query import Filters, check_query, similar_filters
+from kensaku.index.milvus_schema import filter_expression, literal
+from kensaku.index.query import Filters, check_mode_and_k, check_page, check_query, check_terms, similar_filters
 from kensaku.index.relevance import Calibration, DenseSummary, QueryEvidence, load_calibration, query_evidence
 from kensaku.index.results import Hit, Results
 from kensaku.index.tokenizer import Tokenizer, TokenizerConfig
@@ -84,16 +84,7 @@ class MilvusSearcher:
         return Finding.from_dict(json.loads(row["finding"]))
 
     def _by_id(self, finding_id: str, fields: list[str]) -> dict[str, Any]:
-        store = self.store
-        rows = call(
-            store.uri,
-            "fetching a finding",
-            store.client.query,
-            store.uri.collection,
-            filter=f"id in {literal([finding_id])}",
-            output_fields=fields,
-            timeout=store.timeout,
-        )
+        rows = self.store.query("fetching a finding", f"id in {literal([finding_id])}", fields)
         if not rows:
             raise FindingNotFoundError(f"no finding with id {finding_id!r} in this index", "ids look like 'doc:L12'")
         return dict(rows[0])
@@ -102,11 +93,7 @@ class MilvusSearcher:
         """The checked query text, its terms and its vector (as ``Searcher._encode``)."""
         text = check_query(query)
         terms = self.tokenizer.tokenize(text)
-        if mode == "bm25" and not terms:
-            raise QueryError(
-                f"the query {text[:40]!r} has no word for BM25 (only symbols, particles or spaces)",
-                "add a content word, or search in hybrid or dense mode",
-            )
+        check_terms(text, terms, mode)
         return text, terms, self.embedder.encode_queries([text])[0]
 
     def search(
@@ -148,10 +135,7 @@ class MilvusSearcher:
     ) -> Results:
         """One page of results (as ``Searcher.query``; ``total`` is counted over the candidates)."""
         text, terms, vector = self._encode(query, mode)
-        if offset < 0 or offset + k > DEFAULTS.max_k:
-            raise QueryError(
-                f"offset={offset} with k={k} is out of range", f"keep 0 <= offset and offset + k <= {DEFAULTS.max_k}"
-            )
+        check_page(offset, k)
         ranking = self.rank_vectors(terms, vector, offset + k, mode=mode, filters=filters, fusion=fusion)
         if ranking is None:
             return Results(text, [], 0, False, offset)
@@ -193,10 +177,7 @@ class MilvusSearcher:
     ) -> MilvusRanking | None:
         """Rank both legs' candidates as ``Searcher.rank_vectors`` does; ``None`` when no finding passes the
         filters."""
-        if mode not in MODES:
-            raise QueryError(f"unknown mode {mode!r}", f"use one of {', '.join(MODES)}")
-        if not 1 <= k <= DEFAULTS.max_k:
-            raise QueryError(f"k={k} is out of range", f"use 1 to {DEFAULTS.max_k}")
+        check_mode_and_k(mode, k)
         fusion = fusion or self.fusion
         depth = max(fusion.depth, k)
         pool = Pool.gather(self.store, terms, vector, depth, filter_expression(filters), mode != "dense")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields, replace
 
 from kensaku.config import DEFAULTS
 from kensaku.errors import QueryError
+from kensaku.index.hybrid import MODES
 from kensaku.ingest.models import KINDS, Finding
 
 
@@ -131,3 +132,28 @@ def similar_filters(source: Finding, filters: Filters, other_municipalities: boo
         exclude_documents=exclude_docs,
         exclude_ids=(*filters.exclude_ids, source.id),
     )
+
+
+def check_mode_and_k(mode: str, k: int) -> None:
+    """Refuse an unknown search ``mode`` or a ``k`` out of range (both searchers' ``rank_vectors``)."""
+    if mode not in MODES:
+        raise QueryError(f"unknown mode {mode!r}", f"use one of {', '.join(MODES)}")
+    if not 1 <= k <= DEFAULTS.max_k:
+        raise QueryError(f"k={k} is out of range", f"use 1 to {DEFAULTS.max_k}")
+
+
+def check_page(offset: int, k: int) -> None:
+    """Refuse a page that starts before the first result or ends past :attr:`Settings.max_k`."""
+    if offset < 0 or offset + k > DEFAULTS.max_k:
+        raise QueryError(
+            f"offset={offset} with k={k} is out of range", f"keep 0 <= offset and offset + k <= {DEFAULTS.max_k}"
+        )
+
+
+def check_terms(text: str, terms: Sequence[str], mode: str) -> None:
+    """Refuse a ``bm25`` search whose query has no word to match."""
+    if mode == "bm25" and not terms:
+        raise QueryError(
+            f"the query {text[:40]!r} has no word for BM25 (only symbols, particles or spaces)",
+            "add a content word, or search in hybrid or dense mode",
+        )

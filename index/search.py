@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kensaku.config import DEFAULTS, FusionConfig
+from kensaku.config import FusionConfig
 from kensaku.errors import FindingNotFoundError, QueryError
 from kensaku.index.embed import Embedder
-from kensaku.index.hybrid import MODES, Mode, fuse, order_by, rank_of, top_ids
+from kensaku.index.hybrid import Mode, fuse, order_by, rank_of, top_ids
 from kensaku.index.query import Filters as Filters
+from kensaku.index.query import check_mode_and_k, check_page, check_terms, similar_filters
 from kensaku.index.query import check_query as check_query
-from kensaku.index.query import similar_filters
 from kensaku.index.relevance import (
     Calibration,
     DenseSummary,
@@ -121,11 +121,7 @@ class Searcher:
         text = check_query(query)
         assert self.tokenizer is not None
         terms = self.tokenizer.tokenize(text)
-        if mode == "bm25" and not terms:
-            raise QueryError(
-                f"the query {text[:40]!r} has no word for BM25 (only symbols, particles or spaces)",
-                "add a content word, or search in hybrid or dense mode",
-            )
+        check_terms(text, terms, mode)
         return text, terms, self.embedder.encode_queries([text])[0]
 
     def search(
@@ -195,10 +191,7 @@ class Searcher:
         fusion: FusionConfig | None = None,
     ) -> Results:
         """:meth:`query` with pre-computed query terms and vector."""
-        if offset < 0 or offset + k > DEFAULTS.max_k:
-            raise QueryError(
-                f"offset={offset} with k={k} is out of range", f"keep 0 <= offset and offset + k <= {DEFAULTS.max_k}"
-            )
+        check_page(offset, k)
         ranking = self.rank_vectors(terms, vector, offset + k, mode=mode, filters=filters, fusion=fusion)
         if ranking is None:  # nothing passes the filters: nothing can answer
             return Results(text, [], 0, False, offset)
@@ -221,10 +214,7 @@ class Searcher:
         """Rank the candidates of both legs (to depth ``max(depth, k)``), best first; ``None`` when no finding passes
         the filters. ``count``: also gather what ``total`` is counted over (with an ANN index, both legs' top
         :data:`TOTAL_POOL`; a search that returns hits only leaves it out)."""
-        if mode not in MODES:
-            raise QueryError(f"unknown mode {mode!r}", f"use one of {', '.join(MODES)}")
-        if not 1 <= k <= DEFAULTS.max_k:
-            raise QueryError(f"k={k} is out of range", f"use 1 to {DEFAULTS.max_k}")
+        check_mode_and_k(mode, k)
         fusion = fusion or self.fusion
         allowed = self._allowed(filters)
         if allowed is not None and not allowed.any():

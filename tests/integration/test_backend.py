@@ -6,7 +6,6 @@ longer mirrors the index is refused with the command that fixes it (real model, 
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,7 +21,9 @@ from kensaku.index.milvus_search import MilvusSearcher
 from kensaku.index.milvus_uri import BackendURIError
 from kensaku.index.search import Searcher
 from kensaku.library import DocumentMeta
-from tests.integration.test_parts import NEW, SEED
+from tests.integration import test_removal
+
+docs = test_removal.docs  # the fixture of the same documents as the removal tests
 
 QUESTIONS = ("フェローの契約形態は", "住民説明会は何回開いたか", "避難所の混雑状況", "大学との連携の成果")
 
@@ -30,19 +31,6 @@ QUESTIONS = ("フェローの契約形態は", "住民説明会は何回開い�
 @pytest.fixture(scope="module")
 def embedder(default_model: Path) -> Embedder:
     return load_embedder("e5-small-int8")
-
-
-@pytest.fixture()
-def docs(tmp_path: Path) -> Path:
-    root = tmp_path / "docs"
-    (root / "base").mkdir(parents=True)
-    shutil.copy(SEED, root / "base" / SEED.name)
-    for name, text in NEW.items():
-        (root / name).write_text(text, encoding="utf-8")
-    (root / "加賀市.txt").write_text(
-        "■ フェロー\n\n加賀市はフェローと業務委託契約を結んだ。\n\n■ 費用\n\n運営費は市が負担する。\n", encoding="utf-8"
-    )
-    return root
 
 
 def same_answers(milvus: Index, local: Index) -> None:
