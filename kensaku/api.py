@@ -552,17 +552,38 @@ class Index:
         Raises:
             InputError: Unknown format, or ``queries``/``notes`` not one per hit.
         """
-        from kensaku import __version__
-        from kensaku.export import ExportMeta, export
-
-        chosen = {key: [str(v) for v in values] for key, values in (filters or {}).items() if values}
-        meta = ExportMeta(query, created or datetime.now(JST), chosen, self.fingerprint, __version__)
-        return export(hits, meta, fmt, queries=queries, notes=notes)
+        return export_hits(
+            hits, fmt, self.fingerprint, query=query, queries=queries, notes=notes, filters=filters, created=created
+        )
 
     def __repr__(self) -> str:
         """``Index(280 findings, 1 documents, e5-small-int8, .kensaku/index)``."""
         where = self.directory or "in memory"
         return f"Index({len(self)} findings, {self.manifest.documents} documents, {self.manifest.model.name}, {where})"
+
+
+def export_hits(
+    hits: Sequence[Hit],
+    fmt: str,
+    fingerprint: str,
+    *,
+    query: str = "",
+    queries: Sequence[str] | None = None,
+    notes: Sequence[str] | None = None,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    created: datetime | None = None,
+) -> bytes:
+    """:meth:`Index.export` for the index build ``fingerprint`` (an index served elsewhere exports the same way).
+
+    Raises:
+        InputError: Unknown format, or ``queries``/``notes`` not one per hit.
+    """
+    from kensaku import __version__
+    from kensaku.export import ExportMeta, export
+
+    chosen = {key: [str(v) for v in values] for key, values in (filters or {}).items() if values}
+    meta = ExportMeta(query, created or datetime.now(JST), chosen, fingerprint, __version__)
+    return export(hits, meta, fmt, queries=queries, notes=notes)
 
 
 def open_or_build(directory: PathLike, settings: Settings = DEFAULTS, *, model: str | None = None) -> Index:

@@ -4,7 +4,9 @@ Filter values are checked against the index before anything is searched (:func:`
 an unknown ``--municipality 加賀`` is refused with the known values (「加賀市」) instead of giving no results. A
 search prints one block per query with how many findings match and whether any answers the question well; a blank
 line of a ``--queries`` file gives an empty block. ``export`` writes one file per format from one search (one model
-load), with the permissions ``open()`` gives (:func:`kensaku.files.atomic_file`).
+load), with the permissions ``open()`` gives (:func:`kensaku.files.atomic_file`). With ``--server URL`` all three
+send their searches to a running ``kensaku serve`` and print or write what they would have here
+(:mod:`kensaku.serve_cli`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 from kensaku.config import DEFAULTS
 from kensaku.errors import InputError, QueryError
-from kensaku.serve_cli import add_serve_command, add_server_arg, cmd_serve, search_via_server
+from kensaku.serve_cli import (
+    add_serve_command,
+    add_server_arg,
+    cmd_serve,
+    export_via_server,
+    search_via_server,
+    similar_via_server,
+)
 from kensaku.terminal import emit, read_queries, say, warn_stale
 
 if TYPE_CHECKING:
     from kensaku.api import Index
-    from kensaku.index.search import Filters, Results
+    from kensaku.index.search import Filters, Hit, Results
 
 
 def _add_filter_args(parser: argparse.ArgumentParser) -> None:
@@ -100,6 +109,7 @@ def add_search_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's sub
     )
     _add_search_args(p, export=True)
     add_rerank_args(p)
+    add_server_arg(p)
     add_serve_command(commands)  # kensaku serve: kensaku/serve_cli.py
 
 
@@ -185,9 +195,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise InputError("give a query or --queries FILE (not both)", "e.g. kensaku search フェローの契約形態は")
     if args.offset < 0:
         raise InputError(f"--offset {args.offset} is negative", "give 0 (the first page) or more")
-    if args.server:
-        return search_via_server(args)
     queries = checked_queries(args.queries) if args.queries else [check_query(args.query)]
+    if args.server:
+        return search_via_server(args, queries)
     filters, index = open_checked(args)
     blocks: list[Results] = [
         index.query(q, args.k, offset=args.offset, mode=args.mode, filters=filters)
@@ -206,7 +216,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
             "give a finding id or --text TEXT (not both)", "e.g. kensaku similar ID --other-municipalities"
         )
     if args.server:
-        return search_via_server(args, similar=True)
+        return similar_via_server(args)
     filters, index = open_checked(args)
     hits = index.similar(
         args.id, text=args.text, k=args.k, other_municipalities=args.other_municipalities, filters=filters
@@ -233,29 +243,40 @@ def export_targets(output: str | None, formats: Sequence[str], created: datetime
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``kensaku export``: the excerpts of one search (or of each question of ``--queries``, each excerpt with its
-    own question), with their citations, in one file per format."""
-    from kensaku import __version__
-    from kensaku.api import JST
-    from kensaku.export import ExportMeta, export
-    from kensaku.files import atomic_file
+    own question), with their citations, in one file per format; with ``--server URL`` the searches run there."""
     from kensaku.index.search import check_query
 
     formats = parse_formats(args.format)
     questions = [q for q in checked_queries(args.queries) if q] if args.queries else [check_query(args.query)]
-    filters, index = open_checked(args)
-    hits, asked = [], []
-    for question in questions:
-        found = index.search(question, args.k, mode=args.mode, filters=filters)
-        hits += found
-        asked += [question] * len(found)
+    if args.server:
+        found, fingerprint = export_via_server(args, questions)
+    else:
+        filters, index = open_checked(args)
+        found = [index.search(question, args.k, mode=args.mode, filters=filters) for question in questions]
+        fingerprint = index.fingerprint
+    write_exports(args, formats, questions, found, fingerprint)
+    return 0
+
+
+def write_exports(
+    args: argparse.Namespace, formats: Sequence[str], questions: Sequence[str], found: Sequence[list[Hit]], index: str
+) -> None:
+    """Write the excerpts ``found`` for each of ``questions`` (from the index with fingerprint ``index``) in each of
+    ``formats`` where ``-o`` says (:func:`export_targets`), the search conditions in each file's header."""
+    from kensaku import __version__
+    from kensaku.api import JST
+    from kensaku.export import ExportMeta, export
+    from kensaku.files import atomic_file
+
+    hits = [hit for found_one in found for hit in found_one]
+    asked = [question for question, hits_one in zip(questions, found, strict=True) for _ in hits_one]
     chosen = {key: values for key, values in chosen_filters(args).items() if values}
     several = tuple(questions) if len(questions) > 1 else ()  # listed even when one of them found nothing
     query = questions[0] if not several else ""
-    meta = ExportMeta(query, datetime.now(JST), chosen, index.fingerprint, __version__, questions=several)
+    meta = ExportMeta(query, datetime.now(JST), chosen, index, __version__, questions=several)
     for fmt, target in export_targets(args.output, formats, meta.created):
         atomic_file(target, export(hits, meta, fmt, queries=asked))
         say(f"wrote {len(hits)} excerpt(s) to {target}")
-    return 0
 
 
 SEARCH_COMMANDS = {"search": cmd_search, "similar": cmd_similar, "export": cmd_export, "serve": cmd_serve}

@@ -2,6 +2,8 @@
 
 The answers are the JSON objects ``kensaku search|similar --format json`` prints; an error of the server is raised
 as the :class:`~kensaku.errors.KensakuError` the command line would have raised, with the same reason and fix.
+:func:`hit_of` and :func:`results_of` turn an answer back into the :class:`~kensaku.index.search.Hit` and
+:class:`~kensaku.index.search.Results` a local search returns (importing them only then).
 
 >>> Client("http://127.0.0.1:8765/").base
 'http://127.0.0.1:8765'
@@ -9,14 +11,20 @@ as the :class:`~kensaku.errors.KensakuError` the command line would have raised,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kensaku.errors import FindingNotFoundError, InputError, KensakuError, QueryError
+
+if TYPE_CHECKING:
+    from kensaku.index.search import Hit, Results
+
+SCORES = ("bm25", "dense", "bm25_rank", "dense_rank", "relevance", "rerank")
 
 
 class ServerError(KensakuError):
@@ -32,6 +40,33 @@ def _raised(status: int, reason: str, fix: str) -> KensakuError:
     if status in (401, 403, 413, 429):
         return InputError(reason, fix)
     return ServerError(reason, fix)
+
+
+def hit_of(row: Mapping[str, Any]) -> Hit:
+    """One result row of a search's JSON (:meth:`Hit.to_dict`) back as the :class:`~kensaku.index.search.Hit`.
+
+    The finding is rebuilt from the row's finding fields (``citation`` and the other derived keys are left out), the
+    scores from ``rank``, ``score`` and the legs' fields.
+    """
+    from kensaku.index.results import Hit
+    from kensaku.ingest.models import Finding
+
+    names = {f.name for f in dataclasses.fields(Finding)}
+    finding = Finding.from_dict({key: value for key, value in row.items() if key in names})
+    scores = {key: row[key] for key in SCORES}
+    return Hit(rank=row["rank"], score=row["score"], finding=finding, **scores)
+
+
+def results_of(data: Mapping[str, Any]) -> Results | tuple[str, list[Hit]]:
+    """A block the server sent, back as the object :func:`kensaku.terminal.emit` prints: a search's
+    :class:`~kensaku.index.search.Results` (it has ``total``), else similar's ``(query, hits)``."""
+    from kensaku.index.results import Results
+
+    hits = [hit_of(row) for row in data["results"]]
+    if "total" not in data:
+        return (data["query"], hits)
+    exact, cutoff = data.get("total_exact", True), data.get("cutoff")  # an older server sends neither
+    return Results(data["query"], hits, data["total"], data["answerable"], data["offset"], cutoff, exact)
 
 
 class Client:

@@ -256,6 +256,9 @@ class Settings:
         backend: Where the index is searched (``$KENSAKU_BACKEND``, ``--backend``; :mod:`kensaku.backend`):
             ``local`` (its own files, the default) or a Milvus collection that mirrors it (``milvus:///path/x.db``
             for Milvus Lite, ``milvus://host:19530`` or ``https://host`` for a server).
+        server: A running ``kensaku serve`` the app searches through instead of opening the index and loading the
+            model itself (``$KENSAKU_SERVER``, e.g. ``http://127.0.0.1:8765``; ``""``: none). Its token comes from
+            ``$KENSAKU_TOKEN``.
     """
 
     index_dir: Path = Path(".kensaku") / "index"
@@ -283,12 +286,14 @@ class Settings:
     ann: str = "auto"
     device: str = "cpu"
     backend: str = "local"
+    server: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, *, cwd: Path | None = None) -> Settings:
         """The defaults, then the project file ``kensaku.toml`` found upward from ``cwd`` (default: the current
         directory; :func:`project_settings`), then ``$KENSAKU_INDEX``, ``$KENSAKU_MODEL``, ``$KENSAKU_DOCUMENTS``,
-        ``$KENSAKU_MAX_UPLOAD_MB``, ``$KENSAKU_OCR=0``, ``$KENSAKU_RERANKER``, ``$KENSAKU_RERANK_DEPTH`` and the read
+        ``$KENSAKU_MAX_UPLOAD_MB``, ``$KENSAKU_OCR=0``, ``$KENSAKU_RERANKER``, ``$KENSAKU_RERANK_DEPTH``, the engine's
+        variables (:func:`_engine_env`) and the read
         limits (:meth:`ReadLimits.from_env`) when set (the model cache reads ``$KENSAKU_CACHE`` itself, see
         :func:`default_cache_dir`).
 
@@ -316,14 +321,7 @@ class Settings:
             settings = replace(settings, ocr=False)
         if environ.get("KENSAKU_RERANKER", "").strip():
             settings = replace(settings, reranker=reranker_setting(environ["KENSAKU_RERANKER"]))
-        if environ.get("KENSAKU_ANN", "").strip():
-            settings = replace(settings, ann=ann_setting(environ["KENSAKU_ANN"], "$KENSAKU_ANN"))
-        if environ.get("KENSAKU_DEVICE", "").strip():
-            settings = replace(settings, device=device_setting(environ["KENSAKU_DEVICE"], "$KENSAKU_DEVICE"))
-        if environ.get("KENSAKU_BACKEND", "").strip():
-            from kensaku.backend import backend_setting
-
-            settings = replace(settings, backend=backend_setting(environ["KENSAKU_BACKEND"], "$KENSAKU_BACKEND"))
+        settings = _engine_env(settings, environ)
         if environ.get("KENSAKU_RERANK_DEPTH", "").strip():
             settings = replace(
                 settings,
@@ -332,6 +330,46 @@ class Settings:
                 ),
             )
         return settings
+
+
+def _engine_env(settings: Settings, environ: Mapping[str, str]) -> Settings:
+    """``settings`` with ``$KENSAKU_ANN``, ``$KENSAKU_DEVICE``, ``$KENSAKU_BACKEND`` and ``$KENSAKU_SERVER`` applied
+    when set (where the index is kept, searched and embedded).
+
+    Raises:
+        InputError: A bad value, naming the variable.
+    """
+    if environ.get("KENSAKU_ANN", "").strip():
+        settings = replace(settings, ann=ann_setting(environ["KENSAKU_ANN"], "$KENSAKU_ANN"))
+    if environ.get("KENSAKU_DEVICE", "").strip():
+        settings = replace(settings, device=device_setting(environ["KENSAKU_DEVICE"], "$KENSAKU_DEVICE"))
+    if environ.get("KENSAKU_BACKEND", "").strip():
+        from kensaku.backend import backend_setting
+
+        settings = replace(settings, backend=backend_setting(environ["KENSAKU_BACKEND"], "$KENSAKU_BACKEND"))
+    if environ.get("KENSAKU_SERVER", "").strip():
+        settings = replace(settings, server=server_setting(environ["KENSAKU_SERVER"], "$KENSAKU_SERVER"))
+    return settings
+
+
+def server_setting(value: str, where: str) -> str:
+    """A server URL as given in ``where``: ``http://`` or ``https://`` with a host, without a trailing ``/``.
+
+    >>> server_setting(" http://127.0.0.1:8765/ ", "$KENSAKU_SERVER")
+    'http://127.0.0.1:8765'
+
+    Raises:
+        InputError: Not an http(s) URL with a host.
+    """
+    from urllib.parse import urlsplit
+
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(
+            f"{where}={value!r} is not a server URL", "give one like http://127.0.0.1:8765 (kensaku serve), or unset it"
+        )
+    return url
 
 
 DEFAULTS = Settings()

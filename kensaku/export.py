@@ -15,6 +15,7 @@ import io
 import json
 import math
 import re
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -376,6 +377,20 @@ def to_xlsx(hits: Items, meta: ExportMeta) -> bytes:
     from kensaku.export_xlsx import xlsx_bytes
 
     return xlsx_bytes(hits, meta)
+
+
+def stable_zip(data: bytes, created: datetime) -> bytes:
+    """The archive ``data`` rewritten with every entry dated ``created`` (its wall-clock time; ZIP has no zone), in
+    the same order with the same compression: an XLSX or DOCX whose bytes do not depend on when it was written."""
+    when = max(created.timetuple()[:6], (1980, 1, 1, 0, 0, 0))  # the earliest time a ZIP entry can hold
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for entry in source.infolist():
+            info = zipfile.ZipInfo(entry.filename, date_time=when)
+            info.compress_type, info.external_attr = entry.compress_type, entry.external_attr
+            info.create_system = entry.create_system
+            target.writestr(info, source.read(entry))
+    return out.getvalue()
 
 
 # --- JSON ----------------------------------------------------------------------------------------------------------

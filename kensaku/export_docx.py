@@ -28,6 +28,7 @@ from kensaku.export import (
     meta_rows,
     prepare,
     short_citation,
+    stable_zip,
 )
 
 BODY_FONT = "游明朝"
@@ -110,4 +111,4 @@ def docx_bytes(hits: Items, meta: ExportMeta) -> bytes:
     props.language = "ja-JP"
     buffer = io.BytesIO()
     doc.save(buffer)
-    return buffer.getvalue()
+    return stable_zip(buffer.getvalue(), meta.created)  # its entries dated meta.created, not by the clock

@@ -7,12 +7,15 @@ apart from :mod:`kensaku.export` so that openpyxl is imported only when a workbo
 from __future__ import annotations
 
 import io
+import zipfile
+from datetime import UTC
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell as XlCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from kensaku.export import (
     COLUMN_WIDTHS,
@@ -27,6 +30,7 @@ from kensaku.export import (
     neutralize,
     prepare,
     row_of,
+    stable_zip,
 )
 
 
@@ -66,6 +70,15 @@ def xlsx_bytes(hits: Items, meta: ExportMeta) -> bytes:
         _put(info, row, 2, neutralize(value)).alignment = wrapped
     book.properties.creator = "kensaku"
     book.properties.title = XML_ILLEGAL.sub("", f"{TITLE}: {meta.subject}")
+    return _saved(book, meta)
+
+
+def _saved(book: Workbook, meta: ExportMeta) -> bytes:
+    """The workbook's bytes, made and modified at ``meta.created`` (not when it is written): ``Workbook.save`` would
+    date the properties and the archive's entries by the clock, so it is written with openpyxl's writer here."""
+    created = meta.created.astimezone(UTC).replace(tzinfo=None)  # openpyxl writes naive times as UTC ("Z")
+    book.properties.created = book.properties.modified = created
     buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(book, archive).write_data()
+    return stable_zip(buffer.getvalue(), meta.created)

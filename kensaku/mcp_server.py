@@ -1,10 +1,11 @@
 """``kensaku mcp``: the index as an MCP server (the official Python SDK, ``mcp``), over stdio or streamable HTTP.
 
 Four read-only tools, each described in Japanese and English: ``search`` (a question → cited excerpts),
-``similar_cases`` (a finding id or a text → similar findings, by default from other municipalities),
-``get_finding`` (an id → its text, citation and the findings around it) and ``list_documents``. A result is text for
-the assistant — each excerpt numbered and followed by its citation (出典), which it is asked to quote — and the same
-hits as structured content, field for field as ``kensaku search --format json`` prints them.
+``similar_cases`` (a finding id or a text → similar findings, by default from other municipalities; filtered by
+municipality, chapter and kind as ``search``), ``get_finding`` (an id → its text, citation and the findings around
+it) and ``list_documents``. A result is text for the assistant — each excerpt numbered and followed by its citation
+(出典), which it is asked to quote — and the same hits as structured content, field for field as ``kensaku search
+--format json`` prints them (:mod:`kensaku.mcp_tools` does what the tools do; this module registers and serves them).
 
 The index is opened and the model loaded once, when the server starts; a tool call never loads anything. A
 :class:`~kensaku.errors.KensakuError` (an unknown id, an empty question, an unknown municipality) becomes a tool
@@ -25,22 +26,21 @@ import ipaddress
 import logging
 import os
 import sys
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kensaku.errors import InputError, KensakuError
+from kensaku.errors import InputError
+from kensaku.mcp_tools import MAX_K, KensakuTools, guarded
 
 if TYPE_CHECKING:
     from kensaku.api import Index
     from kensaku.config import Settings
-    from kensaku.index.search import Filters, Hit, Results
-    from kensaku.ingest.models import Finding
 
 logger = logging.getLogger("kensaku")
 
@@ -49,7 +49,6 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8766
 TOKEN_ENV = "KENSAKU_TOKEN"
 HTTP_PATH = "/mcp"
-MAX_K = 50  # hits one call may ask for (an assistant's context is the limit, not the index)
 
 INSTRUCTIONS = (
     "kensaku は自治体のスマートシティ事例（知見・課題と取組）を検索します。回答では抜粋を引用し、各抜粋の「出典」行を"
@@ -57,7 +56,6 @@ INSTRUCTIONS = (
     "kensaku searches municipal smart-city findings (lessons and practices). When you answer, quote the excerpts and "
     "give each one's 出典 (citation) line exactly as shown."
 )
-QUOTE_NOTE = "引用するときは各抜粋の「出典」をそのまま示してください。 Quote each excerpt with its 出典 (citation)."
 
 SEARCH_DESCRIPTION = (
     "質問に答える事例（知見・課題／取組）を検索し、出典付きの抜粋を返します。自治体・章・種別で絞り込めます。\n"
@@ -66,10 +64,12 @@ SEARCH_DESCRIPTION = (
     "municipality (e.g. 加賀市), chapter (e.g. 推進体制), kind (lesson = 知見・課題, practice = 取組)."
 )
 SIMILAR_DESCRIPTION = (
-    "ある事例（ID）または文章に似た事例を探します。既定では同じ自治体の事例を除き、他の自治体の事例を返します。\n"
+    "ある事例（ID）または文章に似た事例を探します。既定では同じ自治体の事例を除き、他の自治体の事例を返します。"
+    "自治体・章・種別で絞り込めます。\n"
     "Find findings similar to a finding (by its id, e.g. from search) or to a text; by default only findings of "
     "other municipalities than the given finding's (other_municipalities=false to include its own). Returns cited "
-    "excerpts like search."
+    "excerpts like search. Optional filters on the similar findings, as in search: municipality (e.g. 加賀市), "
+    "chapter (e.g. 推進体制), kind (lesson = 知見・課題, practice = 取組)."
 )
 GET_DESCRIPTION = (
     "事例の ID から本文・出典・前後の事例（同じ文書内）を返します。\n"
@@ -80,165 +80,6 @@ DOCUMENTS_DESCRIPTION = (
     "索引に入っている文書の一覧（ファイル名・種類・頁数・事例数・自治体・年度）を返します。\n"
     "List the documents of the index: file name, type, pages, number of findings, municipality, year, title."
 )
-
-
-# --- results as text --------------------------------------------------------------------------------------------------
-
-
-def kind_text(kind: str) -> str:
-    """``取組 (practice)``: the Japanese label of a finding kind and the kind itself."""
-    from kensaku.export import kind_label
-
-    return f"{kind_label(kind)} ({kind})"
-
-
-def excerpt_text(number: int, finding: Finding) -> str:
-    """One numbered excerpt: the text in 「」, then its citation, kind and id (what an assistant quotes)."""
-    return (
-        f"{number}. 「{finding.text}」\n"
-        f"   出典 (citation): {finding.citation}\n"
-        f"   種別 (kind): {kind_text(finding.kind)}｜ID: {finding.id}"
-    )
-
-
-def hits_text(heading: str, hits: Sequence[Hit], summary: Sequence[str] = ()) -> str:
-    """A heading, the summary lines, the note on quoting and each hit as a numbered excerpt with its citation."""
-    lines = [heading, *summary]
-    if not hits:
-        return "\n".join([*lines, "該当する事例はありません。 No finding matched."])
-    excerpts = [excerpt_text(hit.rank, hit.finding) for hit in hits]
-    return "\n\n".join(["\n".join([*lines, QUOTE_NOTE]), *excerpts])
-
-
-def finding_text(finding: Finding, before: Finding | None, after: Finding | None) -> str:
-    """One finding in full: text, citations, where it sits, and its neighbours in the document."""
-    from kensaku.export import breadcrumbs, full_citation
-
-    lines = [
-        f"「{finding.text}」",
-        f"出典 (citation): {finding.citation}",
-        f"文献 (reference): {full_citation(finding)}",
-        f"位置 (location): {breadcrumbs(finding) or '-'}｜{finding.location}",
-        f"自治体 (municipality): {finding.municipality or '-'}｜種別 (kind): {kind_text(finding.kind)}",
-        f"ID: {finding.id}",
-    ]
-    for label, other in (("前の事例 (previous)", before), ("次の事例 (next)", after)):
-        if other is not None:
-            lines += ["", f"{label}: 「{other.text}」", f"   出典 (citation): {other.citation}｜ID: {other.id}"]
-    return "\n".join(lines)
-
-
-def _result(text: str, structured: dict[str, Any]) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
-
-
-def error_result(error: KensakuError) -> CallToolResult:
-    """A tool error result with the error's one-line message (what is wrong; the fix)."""
-    return CallToolResult(content=[TextContent(type="text", text=f"エラー (error): {error}")], is_error=True)
-
-
-# --- the tools --------------------------------------------------------------------------------------------------------
-
-
-class KensakuTools:
-    """What the tools do, on one open index (plain methods: the MCP layer only calls them).
-
-    Args:
-        index: The open index (its model already loaded by :func:`open_for_serving`).
-    """
-
-    def __init__(self, index: Index) -> None:
-        """Keep the index."""
-        self.index = index
-
-    def _filters(self, municipality: str | None, chapter: str | None, kind: str | None) -> Filters:
-        """The filters of a search, each value checked against the index (an unknown one: the known values)."""
-        from kensaku.filtercheck import check_filters
-        from kensaku.index.search import Filters
-
-        filters = Filters(
-            municipalities=[municipality] if municipality else [],
-            chapters=[chapter] if chapter else [],
-            kinds=[kind] if kind else [],
-        )
-        check_filters(self.index.findings, filters)
-        return filters
-
-    def search(
-        self, question: str, k: int, municipality: str | None, chapter: str | None, kind: str | None
-    ) -> CallToolResult:
-        """The ``k`` best findings for ``question`` (as ``kensaku search``: count, verdict, hits)."""
-        from kensaku.terminal import block_dict, summary_lines
-
-        _check_k(k)
-        filters = self._filters(municipality, chapter, kind)
-        results: Results = self.index.query(question, k, filters=filters)
-        heading = f"検索 (search): {results.query}"
-        return _result(hits_text(heading, results.hits, summary_lines(results)), block_dict(results))
-
-    def similar_cases(
-        self, finding_id: str | None, text: str | None, k: int, other_municipalities: bool
-    ) -> CallToolResult:
-        """Findings like one finding (by id, itself excluded) or like a text."""
-        from kensaku.terminal import block_dict
-
-        _check_k(k)
-        finding_id, text = (finding_id or "").strip() or None, (text or "").strip() or None
-        if (finding_id is None) == (text is None):
-            raise InputError("give finding_id or text (one of them)", "e.g. a finding id from the search tool")
-        hits = self.index.similar(finding_id, text=text, k=k, other_municipalities=other_municipalities)
-        source = f"ID {finding_id}" if finding_id else f"「{text}」"
-        if finding_id:
-            found = self.index.finding(finding_id)
-            source += f"（{found.municipality or found.document}）"
-        where = "、他の自治体 (other municipalities)" if other_municipalities and finding_id else ""
-        heading = f"類似事例 (similar cases) {source}{where}"
-        return _result(hits_text(heading, hits), block_dict((finding_id or text or "", hits)))
-
-    def get_finding(self, finding_id: str) -> CallToolResult:
-        """One finding with its citations and its neighbours in its document."""
-        from kensaku.app.context import neighbours
-        from kensaku.app.grouping import positions
-        from kensaku.export import breadcrumbs, full_citation
-
-        finding = self.index.finding(finding_id.strip())
-        around = neighbours(self.index.findings, positions(self.index.findings), finding.id)
-        structured: dict[str, Any] = {
-            **finding.to_dict(),
-            "location": finding.location,
-            "path": breadcrumbs(finding),
-            "reference": full_citation(finding),
-            "previous": _brief(around.previous),
-            "next": _brief(around.next),
-        }
-        return _result(finding_text(finding, around.previous, around.next), structured)
-
-    def list_documents(self) -> CallToolResult:
-        """The documents of the index, as ``kensaku documents`` lists them."""
-        from kensaku.cli_library import describe_document
-
-        documents = self.index.documents()
-        head = f"{len(documents)} 件の文書 (documents), {len(self.index)} 件の事例 (findings)"
-        text = "\n".join([head, *(describe_document(doc) for doc in documents)])
-        return _result(text, {"documents": [doc.to_dict() for doc in documents]})
-
-
-def _brief(finding: Finding | None) -> dict[str, str] | None:
-    return None if finding is None else {"id": finding.id, "text": finding.text, "citation": finding.citation}
-
-
-def _check_k(k: int) -> None:
-    if not 1 <= k <= MAX_K:
-        raise InputError(f"k={k} is out of range", f"use 1 to {MAX_K}")
-
-
-def guarded(call: Callable[[], CallToolResult]) -> CallToolResult:
-    """``call()``, or the tool error result of the :class:`KensakuError` it raised."""
-    try:
-        return call()
-    except KensakuError as exc:
-        logger.info("tool error: %s", exc)
-        return error_result(exc)
 
 
 # --- the server -------------------------------------------------------------------------------------------------------
@@ -279,9 +120,16 @@ def create_server(index: Index) -> MCPServer:
 
     @server.tool(name="similar_cases", description=SIMILAR_DESCRIPTION, annotations=READ_ONLY)
     def similar_cases(
-        finding_id: OptionalId = None, text: OptionalText = None, k: Count = 5, other_municipalities: Others = True
+        finding_id: OptionalId = None,
+        text: OptionalText = None,
+        k: Count = 5,
+        other_municipalities: Others = True,
+        municipality: Municipality = None,
+        chapter: Chapter = None,
+        kind: Kind = None,
     ) -> CallToolResult:
-        return guarded(lambda: tools.similar_cases(finding_id, text, k, other_municipalities))
+        filters = (municipality, chapter, kind)
+        return guarded(lambda: tools.similar_cases(finding_id, text, k, other_municipalities, filters))
 
     @server.tool(name="get_finding", description=GET_DESCRIPTION, annotations=READ_ONLY)
     def get_finding(finding_id: FindingId) -> CallToolResult:

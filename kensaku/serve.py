@@ -5,7 +5,10 @@ Endpoints (OpenAPI docs at ``/docs``, the schema at ``/openapi.json``):
 - ``GET /search?q=…&k=…`` and ``POST /search`` (``query``, ``k``, ``offset``, ``mode``, ``filters``): the object
   ``kensaku search --format json`` prints (:func:`kensaku.terminal.block_dict`), every finding field and citation.
 - ``GET /similar?id=…`` (or ``text=…``): the object ``kensaku similar --format json`` prints.
-- ``GET /findings/{id}``: the finding and the findings just before and after it in its document.
+- ``GET /findings/{id}`` (``?last=ID``): the finding and the findings just before it and after it (or after
+  ``last``) in its document.
+- ``GET /manifest``, ``/facets``, ``/rows``, ``/findings/{id}/section``: what the app reads when it runs on a server
+  (:mod:`kensaku.serve_browse`).
 - ``GET /export?q=…&format=md``: the file ``kensaku export`` writes (the same bytes but the time it was made).
 - ``GET /documents``; ``POST /documents`` and ``POST /documents/remove`` (``{"paths": [...]}``, paths on the
   server) when the server was started with write access.
@@ -173,6 +176,7 @@ def create_app(
         IndexMissingError: No index there (and the other errors of :meth:`kensaku.api.Index.open`).
     """
     from kensaku.api import Index
+    from kensaku.serve_browse import add_browse_routes
 
     if writable and not token:
         raise InputError("write access needs a token", "set $KENSAKU_TOKEN or give --token-file FILE")
@@ -184,6 +188,7 @@ def create_app(
     _add_error_handlers(app)
     _add_search_routes(app, served)
     _add_document_routes(app, served)
+    add_browse_routes(app, served)
     app.add_middleware(Guard, limits=limits or ServeLimits(), token=token)
     return app
 
@@ -268,13 +273,17 @@ def _add_similar_routes(app: FastAPI, served: Served) -> None:
         return block_dict((id or text or "", hits))
 
     @app.get("/findings/{finding_id}")
-    def finding(finding_id: str) -> dict[str, object]:
-        """The finding, and the findings just before and after it in its document (``null`` at either end)."""
+    def finding(finding_id: str, last: str | None = None) -> dict[str, object]:
+        """The finding, and the findings just before it and just after it (or after ``last``, the last finding of
+        a card) in its document (``null`` at either end)."""
+        from kensaku.app.context import neighbours
+
         index, rows = served.current
         found = index.finding(finding_id)
-        row, findings = rows[found.id], index.findings
-        before = findings[row - 1] if row > 0 and findings[row - 1].document == found.document else None
-        after = findings[row + 1] if row + 1 < len(findings) and findings[row + 1].document == found.document else None
+        if last is not None and index.finding(last).document != found.document:
+            raise InputError(f"finding {last!r} is not in the document of {found.id!r}", "give one of its findings")
+        around = neighbours(index.findings, rows, found.id, last or found.id)
+        before, after = around.previous, around.next
         return {
             "finding": found.to_dict(),
             "previous": before.to_dict() if before else None,

@@ -1,21 +1,25 @@
-"""The command-line side of the HTTP API: ``kensaku serve`` and ``--server URL`` of ``search`` and ``similar``.
+"""The command-line side of the HTTP API: ``kensaku serve`` and ``--server URL`` of ``search``, ``similar``, ``export``.
 
 ``kensaku serve`` refuses (exit 2) a host other than loopback without a token (``$KENSAKU_TOKEN`` or
 ``--token-file``), and ``--writable`` without one. With ``--server URL`` a search is sent to a running server
 (:mod:`kensaku.client`) and printed as if it had run here: the model is not loaded, so a call takes milliseconds.
+A ``--queries`` file sends one request per line; ``export --server`` writes the files a local export writes.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kensaku.errors import InputError
+
+if TYPE_CHECKING:
+    from kensaku.client import Client
+    from kensaku.index.search import Hit
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -50,7 +54,7 @@ def add_serve_command(commands: Any) -> None:  # noqa: ANN401 - argparse's subpa
 
 
 def add_server_arg(parser: argparse.ArgumentParser) -> None:
-    """``--server URL`` of ``search`` and ``similar``."""
+    """``--server URL`` of ``search``, ``similar`` and ``export``."""
     parser.add_argument(
         "--server",
         metavar="URL",
@@ -114,57 +118,77 @@ def _filters(args: argparse.Namespace) -> dict[str, object]:
     return {**chosen, "kind": args.kind}
 
 
-def _block(data: dict[str, Any]) -> Any:  # noqa: ANN401 - a Results or a (query, hits) pair
-    """A block the server sent, back as the objects :func:`kensaku.terminal.emit` prints."""
-    from kensaku.index.search import Hit, Results
-    from kensaku.ingest.models import Finding
-
-    names = {f.name for f in dataclasses.fields(Finding)}
-    hits = []
-    for row in data["results"]:
-        finding = Finding.from_dict({key: value for key, value in row.items() if key in names})
-        scores = {key: row[key] for key in ("bm25", "dense", "bm25_rank", "dense_rank", "relevance", "rerank")}
-        hits.append(Hit(rank=row["rank"], score=row["score"], finding=finding, **scores))
-    if "total" not in data:
-        return (data["query"], hits)
-    return Results(data["query"], hits, data["total"], data["answerable"], data["offset"])
+LOCAL_FLAGS = (
+    ("--model", "model"), ("--device", "device"), ("--backend", "backend"),
+    ("--fusion", "fusion"), ("--w-dense", "w_dense"), ("--depth", "depth"),
+    ("--block-weight", "block_weight"), ("--reranker", "reranker"), ("--rerank-depth", "rerank_depth"),
+)  # fmt: skip
+"""The flags that choose how this machine would search: a server searches with its own, so they are refused."""
 
 
-def search_via_server(args: argparse.Namespace, similar: bool = False) -> int:
-    """``kensaku search|similar --server URL``: the server's answer, printed as the command prints its own."""
+def connect(args: argparse.Namespace) -> Client:
+    """The client of ``args.server`` (token from ``$KENSAKU_TOKEN``), after refusing the ranking flags.
+
+    Raises:
+        InputError: A flag of :data:`LOCAL_FLAGS` was given (never silently dropped).
+    """
     from kensaku.client import Client
-    from kensaku.terminal import emit
 
-    local = [
-        flag
-        for flag, attr in (
-            ("--model", "model"), ("--device", "device"), ("--backend", "backend"),
-            ("--fusion", "fusion"), ("--w-dense", "w_dense"), ("--depth", "depth"),
-            ("--block-weight", "block_weight"), ("--reranker", "reranker"), ("--rerank-depth", "rerank_depth"),
-        )
-        if getattr(args, attr, None) is not None
-    ]  # fmt: skip
+    local = [flag for flag, attr in LOCAL_FLAGS if getattr(args, attr, None) is not None]
     if local:
         raise InputError(
             f"{', '.join(local)} cannot be sent to a server: it searches its own index with its own settings",
             "leave them out, or start the server with them (kensaku serve --index … )",
         )
-    client = Client(args.server, token=read_token(None))
-    if similar:
-        if (args.id is None) == (args.text is None):
-            raise InputError(
-                "give a finding id or --text TEXT (not both)", "e.g. kensaku similar ID --other-municipalities"
-            )
-        data = client.similar(
-            args.id, text=args.text, k=args.k, other_municipalities=args.other_municipalities, filters=_filters(args)
-        )
-        blocks = [data]
-    else:
-        if args.query is None or args.queries is not None:
-            raise InputError("--server takes one query (not --queries)", "e.g. kensaku search --server URL 質問")
-        blocks = [client.search(args.query, k=args.k, offset=args.offset, mode=args.mode, filters=_filters(args))]
+    return Client(args.server, token=read_token(None))
+
+
+def _print(args: argparse.Namespace, blocks: list[dict[str, Any]]) -> None:
+    """The server's blocks printed as :func:`kensaku.terminal.emit` prints the local ones (JSON as it came)."""
+    from kensaku.client import results_of
+    from kensaku.terminal import emit
+
     if args.format == "json":
-        sys.stdout.write(json.dumps(blocks[0], ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps(blocks[0] if len(blocks) == 1 else blocks, ensure_ascii=False, indent=2) + "\n")
     else:
-        emit(args, [_block(block) for block in blocks])
+        emit(args, [results_of(block) for block in blocks])
+
+
+def search_via_server(args: argparse.Namespace, queries: list[str]) -> int:
+    """``kensaku search --server URL``: one ``POST /search`` per query (checked already; a blank line of a queries
+    file gives the empty block it gives here), printed as the command prints its own."""
+    from kensaku.index.results import Results
+    from kensaku.terminal import block_dict
+
+    client = connect(args)
+    blocks = [
+        client.search(query, k=args.k, offset=args.offset, mode=args.mode, filters=_filters(args))
+        if query
+        else block_dict(Results("", [], 0, False, args.offset))
+        for query in queries
+    ]
+    _print(args, blocks)
     return 0
+
+
+def similar_via_server(args: argparse.Namespace) -> int:
+    """``kensaku similar --server URL``: the server's answer, printed as the command prints its own."""
+    client = connect(args)
+    data = client.similar(
+        args.id, text=args.text, k=args.k, other_municipalities=args.other_municipalities, filters=_filters(args)
+    )
+    _print(args, [data])
+    return 0
+
+
+def export_via_server(args: argparse.Namespace, questions: list[str]) -> tuple[list[list[Hit]], str]:
+    """The hits of each question (``POST /search``, the flags' k, mode and filters) and the index fingerprint
+    (``GET /health``): what ``kensaku export --server URL`` writes, as a local export would."""
+    from kensaku.client import hit_of
+
+    client = connect(args)
+    found = [
+        [hit_of(row) for row in client.search(q, k=args.k, mode=args.mode, filters=_filters(args))["results"]]
+        for q in questions
+    ]
+    return found, str(client.health()["fingerprint"])

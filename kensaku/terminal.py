@@ -140,12 +140,14 @@ def _text_block(block: Results | tuple[str, Sequence[Hit]], line: int) -> None:
 
 
 def block_dict(block: Results | tuple[str, Sequence[Hit]]) -> dict[str, object]:
-    """A block as JSON: ``query`` and ``results`` (the hits); for a search also ``total``, ``answerable`` and
-    ``offset``."""
+    """A block as JSON: ``query`` and ``results`` (the hits); for a search also ``total``, ``answerable``,
+    ``offset``, ``total_exact`` (``false``: ``total`` is a lower bound) and ``cutoff`` (the ``relevance`` a hit needs
+    to be counted in ``total``; ``null`` without calibration)."""
     if isinstance(block, tuple):
         return {"query": block[0], "results": [h.to_dict() for h in block[1]]}
     head = {"query": block.query, "total": block.total, "answerable": block.answerable, "offset": block.offset}
-    return {**head, "results": [h.to_dict() for h in block.hits]}
+    cut = {"total_exact": block.total_exact, "cutoff": None if block.cutoff is None else round(block.cutoff, 6)}
+    return {**head, **cut, "results": [h.to_dict() for h in block.hits]}
 
 
 def emit(args: argparse.Namespace, results: Sequence[Results | tuple[str, Sequence[Hit]]]) -> None:

@@ -8,10 +8,11 @@ from datetime import datetime
 
 import streamlit as st
 
-from kensaku import Index, Settings
+from kensaku import Settings
 from kensaku.api import JST
 from kensaku.app.basket import Basket, BasketStore, new_token, valid_token
 from kensaku.app.messages import show_error
+from kensaku.app.source import AppIndex
 from kensaku.export import FORMATS, MIME, file_name
 
 PREVIEW_CHARS = 90
@@ -80,7 +81,7 @@ def note(finding_id: str, key: str) -> None:
     save()
 
 
-def _known(index: Index, finding_id: str) -> bool:
+def _known(index: AppIndex, finding_id: str) -> bool:
     try:
         index.finding(finding_id)
     except KeyError:
@@ -88,7 +89,7 @@ def _known(index: Index, finding_id: str) -> bool:
     return True
 
 
-def section(index: Index) -> None:
+def section(index: AppIndex) -> None:
     """The 「抜粋かご」 expander: each excerpt with its question, ↑/↓, 削除 and a note."""
     error = st.session_state.pop("basket_error", None)
     if error is not None:
@@ -121,7 +122,7 @@ def section(index: Index) -> None:
         export(index)
 
 
-def export(index: Index) -> None:
+def export(index: AppIndex) -> None:
     """The basket's download: each excerpt with its own question and note."""
     fmt = st.selectbox("形式", FORMATS, key="basket_format")
     items = [item for item in basket().items if _known(index, item.finding_id)]

@@ -5,36 +5,25 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
-from kensaku import Index
 from kensaku.app import basket_view
-from kensaku.app.context import neighbours, section, source_file
-from kensaku.app.grouping import HitGroup, positions
+from kensaku.app.context import source_file
+from kensaku.app.grouping import HitGroup
 from kensaku.app.render import card_html, score_details
+from kensaku.app.source import AppIndex, around, section_of
 from kensaku.ingest.models import Finding
 
 
 @st.cache_resource(max_entries=4)
-def rows_of(fingerprint: str, _findings: Sequence[Finding]) -> Mapping[str, int]:
-    """Each finding's position in the index, computed once per index build."""
-    return positions(_findings)
-
-
-def index_rows(index: Index) -> Mapping[str, int]:
-    """:func:`rows_of` for ``index``."""
-    return rows_of(index.fingerprint, index.findings)
-
-
-@st.cache_resource(max_entries=4)
-def sources_of(fingerprint: str, _index: Index) -> list[tuple[str, str]]:
+def sources_of(fingerprint: str, _index: AppIndex) -> list[tuple[str, str]]:
     """``(name, path)`` of each document of the index build ``fingerprint``, listed once per build."""
     return [(info.name, info.path) for info in _index.documents()]
 
 
-def sources(index: Index) -> list[tuple[str, str]]:
+def sources(index: AppIndex) -> list[tuple[str, str]]:
     """:func:`sources_of` for ``index``."""
     return sources_of(index.fingerprint, index)
 
@@ -48,7 +37,7 @@ def findings_html(findings: Sequence[Finding], highlight: Callable[[str], str] |
     )
 
 
-def show_card(group: HitGroup, index: Index, query: str, *, highlight: Callable[[str], str] | None = None) -> None:
+def show_card(group: HitGroup, index: AppIndex, query: str, *, highlight: Callable[[str], str] | None = None) -> None:
     """One card with its controls."""
     st.html(card_html(group, highlight=highlight))
     best = group.best
@@ -86,20 +75,19 @@ def _remove_all(ids: Sequence[str]) -> None:
         basket_view.remove(finding_id)
 
 
-def context(group: HitGroup, index: Index, key: str) -> None:
+def context(group: HitGroup, index: AppIndex, key: str) -> None:
     """The findings before and after the card, the whole ■ section on request, and the original file."""
-    rows = index_rows(index)
-    around = neighbours(index.findings, rows, group.ids[0], group.ids[-1])
-    if around.previous is None and around.next is None:
+    near = around(index, group.ids[0], group.ids[-1])
+    if near.previous is None and near.next is None:
         st.caption("この文書にはほかの事例がありません。")
-    if around.previous is not None:
+    if near.previous is not None:
         st.caption("前の事例")
-        st.html(findings_html([around.previous]))
-    if around.next is not None:
+        st.html(findings_html([near.previous]))
+    if near.next is not None:
         st.caption("次の事例")
-        st.html(findings_html([around.next]))
+        st.html(findings_html([near.next]))
     if st.toggle("■ この見出しの事例をすべて表示", key=f"section-{key}"):
-        whole = section(index.findings, rows, group.ids[0])
+        whole = section_of(index, group.ids[0])
         st.caption(f"「{whole[0].heading or whole[0].document}」の事例 {len(whole)} 件")
         st.html(findings_html(whole))
     original = source_file(group.findings[0], sources(index))

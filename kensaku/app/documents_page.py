@@ -319,14 +319,38 @@ def rebuild(index: Index | None, settings: Settings) -> None:
     changed(action, "索引の作り直し", "索引を作り直しました", "索引を作り直せませんでした。")
 
 
+SERVED_NOTE = (
+    "検索サーバーにつないでいるため、この画面では文書の追加・削除・索引の作り直しはできません。"
+    "サーバーの側で `kensaku add` / `kensaku remove` を実行するか、書き込みを許可したサーバー"
+    "（`kensaku serve --writable`）の `/documents` を使ってください。"
+)
+
+
+def served_documents(settings: Settings) -> None:
+    """The documents of the index a server answers from (``$KENSAKU_SERVER``): listed, not changed here."""
+    st.caption(markdown_literal(f"検索サーバー: {settings.server}"))
+    st.info(SERVED_NOTE)
+    try:
+        documents = loader.load_index(settings).documents()
+    except Exception as exc:  # an unreachable server or its error, shown with its reason
+        show_error(exc, prefix="検索サーバーから文書の一覧を読めませんでした。")
+        return
+    table(documents)
+
+
 def main() -> None:
     """Page layout."""
     st.title("文書")
     settings = Settings.from_env()
+    if settings.server:
+        served_documents(settings)
+        return
     st.caption(markdown_literal(f"文書の保存先: {settings.documents_dir}｜索引の保存先: {settings.index_dir}"))
     index: Index | None = None
     try:
-        index = loader.load_index(str(settings.index_dir))
+        opened = loader.load_index(settings)
+        assert isinstance(opened, Index)  # no server: the index itself
+        index = opened
     except Exception as exc:  # any load failure is shown with its reason; the rebuild below can repair it
         show_error(exc, prefix="索引を開けませんでした。")
     if index is not None:

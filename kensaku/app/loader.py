@@ -11,15 +11,18 @@ while its toggle is on.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import replace
 
 import streamlit as st
 
 from kensaku import Index, RerankerLoadError, Settings
 from kensaku.api import open_or_build
+from kensaku.client import Client
 from kensaku.index.embed import Embedder, load_embedder
 from kensaku.index.rerank import Reranker, load_reranker
 from kensaku.library import index_stamp
+from kensaku.remote import RemoteIndex
 
 
 @st.cache_resource(show_spinner="モデルを読み込み中…")
@@ -53,13 +56,25 @@ def _index(directory: str, stamp: str | None) -> Index:
     return index
 
 
-def load_index(directory: str) -> Index:
-    """The index at ``directory``, loaded once and loaded again whenever the index on disk has been replaced.
+def load_index(settings: Settings) -> Index | RemoteIndex:
+    """The index of ``settings.index_dir``, loaded once and loaded again whenever the index on disk has been
+    replaced; with ``settings.server``, the index that server answers from (nothing is loaded here).
 
     Raises:
-        KensakuError: The index cannot be opened (missing, damaged, out of date); the page shows why.
+        KensakuError: The index cannot be opened (missing, damaged, out of date) or the server cannot be reached;
+            the page shows why.
     """
+    if settings.server:
+        token = os.environ.get("KENSAKU_TOKEN") or None
+        return _remote(settings.server, token, Client(settings.server, token=token).health()["fingerprint"])
+    directory = str(settings.index_dir)
     return _index(directory, index_stamp(directory))
+
+
+@st.cache_resource(show_spinner="検索サーバーに接続中…", max_entries=2)
+def _remote(base: str, token: str | None, fingerprint: str) -> RemoteIndex:
+    """The index served at ``base`` (``fingerprint`` is only the cache key: a new build served there reloads)."""
+    return RemoteIndex(base, token=token)
 
 
 @st.cache_resource(show_spinner="再ランキングのモデルを読み込み中…")
@@ -89,3 +104,4 @@ def load_reranker_for(settings: Settings) -> Reranker | None:
 def clear() -> None:
     """Forget the loaded indexes (after this process changed the index), so that the next run loads it again."""
     _index.clear()
+    _remote.clear()

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable
 
 from kensaku.api import JST
+from kensaku.client import ServerError
 from kensaku.errors import (
     DocumentError,
     EmbedderLoadError,
@@ -373,6 +374,13 @@ _HANDLERS: list[_Handler] = [
         lambda e: "ファイルまたはフォルダーが見つかりません。移動や削除をしていないか確かめてください。",
     ),
     (BackendUnavailableError, lambda e: "検索用の外部データベースに接続できませんでした。" + ASK_ADMIN),
+    (
+        ServerError,
+        lambda e: (
+            "検索サーバーに接続できないか、サーバーでエラーが起きました。サーバーが動いているか確かめてください。"
+            + ASK_ADMIN
+        ),
+    ),
     (CollectionMismatchError, lambda e: "検索用の外部データベースの内容が索引と一致しません。" + REBUILD),
     (CollectionEmptyError, lambda e: "検索用の外部データベースに索引がまだ書き込まれていません。" + REBUILD),
     (IndexMissingError, lambda e: "索引がまだありません。「文書」ページで文書を追加してください。"),

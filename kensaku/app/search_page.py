@@ -5,27 +5,27 @@ their context, the excerpt basket, and exports (widgets only; the logic lives in
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 
 import streamlit as st
 
-from kensaku import Index, KensakuError, Settings
+from kensaku import KensakuError, Settings
 from kensaku.api import JST
 from kensaku.app import basket_view
-from kensaku.app.cards import index_rows, show_card
-from kensaku.app.filters import LABELS, Option, describe, matching, options
+from kensaku.app.cards import show_card
+from kensaku.app.filters import LABELS, Option, describe
 from kensaku.app.grouping import group_hits
 from kensaku.app.loader import load_index, load_reranker_for
 from kensaku.app.messages import show_error
 from kensaku.app.plaintext import markdown_literal
 from kensaku.app.render import CARD_CSS, query_highlighter
+from kensaku.app.source import AppIndex, filter_options, matching_count, rows_of
 from kensaku.app.state import FILTER_WIDGETS, SearchState
 from kensaku.export import FORMATS, MIME, file_name
 from kensaku.index.rerank import Reranker
 from kensaku.index.search import Hit
+from kensaku.remote import RemoteIndex
 
 EXAMPLES = ("フェローの契約形態は", "住民に費用を負担してもらう仕組み", "大学と連携するメリット")
 ENTER_NOTE = "Enter は日本語入力の確定に使われるため、「検索」ボタン（または Ctrl+Enter）で検索します。"
@@ -34,7 +34,7 @@ NO_MATCH_HINT = "言い換える（例: 「費用」→「費用負担」）か�
 HIDE_INPUT_HINTS = "<style>[data-testid='InputInstructions'] {display: none;}</style>"
 
 
-def init_state(index: Index) -> None:
+def init_state(index: AppIndex) -> None:
     """First run of a session: take the search and the basket from the URL into the widgets."""
     if "initialized" in st.session_state:
         return
@@ -47,16 +47,10 @@ def init_state(index: Index) -> None:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_options(
-    fingerprint: str, chosen: tuple[tuple[str, tuple[str, ...]], ...], lessons_only: bool, _index: Index
+    fingerprint: str, chosen: tuple[tuple[str, tuple[str, ...]], ...], lessons_only: bool, _index: AppIndex
 ) -> dict[str, list[Option]]:
     """The filter options for one index build (``fingerprint``) and one set of choices."""
-    return options(_index.findings, dict(chosen), lessons_only, reading=reader(fingerprint, _index))
-
-
-@st.cache_resource(max_entries=4)
-def reader(fingerprint: str, _index: Index) -> Callable[[str], str]:
-    """Sort key for names in 50音順: their MeCab reading by the index's tokenizer, memoised per name."""
-    return lru_cache(maxsize=None)(_index.tokenizer.reading)
+    return filter_options(_index, dict(chosen), lessons_only)
 
 
 def reset_filters() -> None:
@@ -77,7 +71,7 @@ def turn(step: int) -> None:
     st.session_state.page = max(1, int(st.session_state.page) + step)
 
 
-def sidebar(index: Index, state: SearchState, settings: Settings) -> None:
+def sidebar(index: AppIndex, state: SearchState, settings: Settings) -> None:
     """Filters with counts (each narrowed by the others), the reset button, result size and index status."""
     chosen = tuple(state.chosen.items())
     found = cached_options(index.fingerprint, chosen, state.lessons_only, index)
@@ -98,14 +92,18 @@ def sidebar(index: Index, state: SearchState, settings: Settings) -> None:
         st.toggle("知見・課題のみ", key="lessons_only", on_change=first_page)
         st.button("絞り込みを解除", key="reset", on_click=reset_filters, disabled=not state.filters.active)
         st.slider("1 ページの表示件数", 1, 50, key="k", on_change=first_page)
-        rerank_toggle(settings)
+        if not settings.server:  # a server reranks with its own settings
+            rerank_toggle(settings)
         manifest = index.manifest
         try:
             built = datetime.fromisoformat(manifest.created).astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
         except ValueError:
             built = "不明"
         model = markdown_literal(manifest.model.name)
-        st.caption(f"索引: {manifest.findings} 件 / 文書 {manifest.documents} 件｜モデル: {model}｜作成: {built}")
+        served = f"｜サーバー: {markdown_literal(settings.server)}" if settings.server else ""
+        st.caption(
+            f"索引: {manifest.findings} 件 / 文書 {manifest.documents} 件｜モデル: {model}｜作成: {built}{served}"
+        )
 
 
 def rerank_toggle(settings: Settings) -> None:
@@ -123,7 +121,7 @@ def rerank_toggle(settings: Settings) -> None:
 def active_reranker(settings: Settings) -> Reranker | None:
     """The reranker to search with: the settings' one while its toggle is on; a reranker that cannot be loaded is
     shown as an error (in Japanese) and the search goes on without it."""
-    if not settings.reranker or not st.session_state.get("use_rerank", True):
+    if not settings.reranker or settings.server or not st.session_state.get("use_rerank", True):
         return None
     try:
         return load_reranker_for(settings)
@@ -132,7 +130,7 @@ def active_reranker(settings: Settings) -> Reranker | None:
         return None
 
 
-def downloads(index: Index, state: SearchState, hits: list[Hit]) -> None:
+def downloads(index: AppIndex, state: SearchState, hits: list[Hit]) -> None:
     """Export this page's results, with citations, the question and the filters."""
     with st.sidebar:
         st.header("書き出し")
@@ -168,7 +166,7 @@ def paging(state: SearchState, total: int, shown: int) -> None:
     forward.button("次へ", key="next", on_click=turn, args=(1,), disabled=state.page >= pages)
 
 
-def results(index: Index, state: SearchState, settings: Settings) -> list[Hit]:
+def results(index: AppIndex, state: SearchState, settings: Settings) -> list[Hit]:
     """Search and show the cards (or say that nothing answers the question); returns the hits shown as results.
 
     Hits below the relevance cut-off that ``total`` counts by (``found.relevant``) are not results: they are shown
@@ -182,7 +180,7 @@ def results(index: Index, state: SearchState, settings: Settings) -> list[Hit]:
         return []
     st.markdown(CARD_CSS, unsafe_allow_html=True)
     highlight = query_highlighter(state.query, index.tokenizer)
-    rows = index_rows(index)
+    rows = rows_of(index, [hit.finding.id for hit in found.hits])
     total = found.total if found.answerable else 0
     strong = [hit for hit in found.hits if found.answerable and found.relevant(hit)]
     weak = [hit for hit in found.hits if hit not in strong]
@@ -222,15 +220,16 @@ def submit() -> None:
     st.session_state.page = 1
 
 
-def stale_notice(index: Index) -> None:
+def stale_notice(index: AppIndex) -> None:
     """Say which documents changed since the index was built: it is still searched, as it was built."""
     stale = index.stale
+    where = "、検索サーバーの側で " if isinstance(index, RemoteIndex) else " "
     if stale:
         names = "、".join(markdown_literal(Path(s.rsplit(" (", 1)[0]).name) for s in stale[:3])
         more = f" ほか{len(stale) - 3}件" if len(stale) > 3 else ""
         st.warning(
             f"索引の作成後に文書が変わりました（{names}{more}）。検索は作成時の内容で行います。"
-            f"最新にするには `{index.update_command()}` を実行してください。"
+            f"最新にするには{where}`{index.update_command()}` を実行してください。"
         )
 
 
@@ -240,7 +239,7 @@ def main() -> None:
     st.caption("自治体の取組事例から、知見・課題を探します。")
     try:
         settings = Settings.from_env()  # read once per run: the index folder and the reranker come from it
-        index = load_index(str(settings.index_dir))
+        index = load_index(settings)
     except Exception as exc:  # any load failure is shown to the user, in Japanese, with its reason
         show_error(exc, "索引を開けませんでした。")
         st.stop()
@@ -257,7 +256,7 @@ def main() -> None:
     hits: list[Hit] = []
     if not state.query:
         examples()
-    elif state.filters.active and not matching(index.findings, state.chosen, state.lessons_only):
+    elif state.filters.active and not matching_count(index, state.chosen, state.lessons_only):
         no_findings(state)
     else:
         hits = results(index, state, settings)

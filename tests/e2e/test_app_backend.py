@@ -24,9 +24,9 @@ from typing import Any
 from urllib.parse import quote
 
 from kensaku import Index
-from kensaku.app.cards import index_rows
 from kensaku.app.grouping import group_hits
 from kensaku.app.render import card_html
+from kensaku.app.source import rows_of
 from tests.e2e.browser_support import app_server, chromium, needs_chromium, screenshot
 from tests.support import ROOT
 
@@ -88,7 +88,7 @@ def local_cards(index: Index, question: str) -> tuple[list[tuple[str, str]], str
     found = index.query(question, 10)
     strong = [hit for hit in found.hits if found.answerable and found.relevant(hit)]
     weak = [hit for hit in found.hits if hit not in strong]
-    rows = index_rows(index)
+    rows = rows_of(index, [])
     groups = group_hits(strong, rows) + group_hits(weak, rows)
     assert strong, "the question must have relevant results"
     header = f"{found.total} 件中 1–{len(strong)} 件"
@@ -101,6 +101,11 @@ def cards_in(page: Any) -> list[tuple[str, str]]:
 
 def search(page: Any, url: str, question: str) -> None:
     page.goto(f"{url}/?q={quote(question)}")
+    wait_for_cards(page)
+
+
+def wait_for_cards(page: Any) -> None:
+    """Wait until the result header and every card are drawn."""
     page.get_by_text(re.compile(r"^\d+ 件中 1–\d+ 件$")).wait_for(timeout=90_000)
     page.locator(".kensaku-card").first.wait_for(timeout=60_000)
     page.wait_for_function("document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0", timeout=60_000)

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
@@ -161,6 +162,47 @@ def test_stdio_similar_by_text(seed_index: Path, index: Index) -> None:
     expected = index.similar(text="大学と連携した人材育成", k=3)
     assert [h["id"] for h in structured["results"]] == [h.finding.id for h in expected]
     assert results["neither"].is_error and "give finding_id or text" in _text(results["neither"])
+
+
+def test_stdio_similar_cases_filtered(seed_index: Path, index: Index) -> None:
+    """similar_cases with municipality, chapter and kind: only such findings, equal to ``Index.similar(...,
+    filters=...)``; an unknown value is the search tool's error result (the known value suggested)."""
+    from kensaku.index.search import Filters
+
+    top = index.search(QUESTION, k=1)[0].finding
+    other = next(f for f in index.findings if f.municipality and f.municipality != top.municipality)
+    by_text = {"text": "大学と連携した人材育成", "k": 5, "municipality": other.municipality, "kind": other.kind}
+    by_id = {"finding_id": top.id, "k": 5, "municipality": other.municipality, "chapter": other.chapter}
+    results: dict[str, CallToolResult] = {}
+    schema: dict[str, Any] = {}
+
+    async def check(session: ClientSession) -> None:
+        listed = {tool.name: tool for tool in (await session.list_tools()).tools}
+        schema.update(listed["similar_cases"].input_schema)
+        results["text"] = await session.call_tool("similar_cases", by_text)
+        results["id"] = await session.call_tool("similar_cases", by_id)
+        results["unknown"] = await session.call_tool("similar_cases", {**by_id, "municipality": "加賀"})
+        results["kind"] = await session.call_tool("similar_cases", {**by_id, "kind": "idea"})
+        results["search_unknown"] = await session.call_tool("search", {"question": QUESTION, "municipality": "加賀"})
+
+    _run(check, seed_index)
+    assert {"municipality", "chapter", "kind"} <= set(schema["properties"])
+    filters = Filters(municipalities=[other.municipality], kinds=[other.kind])
+    expected = index.similar(text=by_text["text"], k=5, filters=filters)
+    structured = results["text"].structured_content
+    assert structured is not None and not results["text"].is_error
+    assert structured["results"] == [hit.to_dict() for hit in expected] and expected
+    assert {h["municipality"] for h in structured["results"]} == {other.municipality}
+    assert {h["kind"] for h in structured["results"]} == {other.kind}
+    filters = Filters(municipalities=[other.municipality], chapters=[other.chapter])
+    expected = index.similar(top.id, k=5, other_municipalities=True, filters=filters)
+    structured = results["id"].structured_content
+    assert structured is not None and [h["id"] for h in structured["results"]] == [h.finding.id for h in expected]
+    assert expected and {(h["municipality"], h["chapter"]) for h in structured["results"]} == {
+        (other.municipality, other.chapter)
+    }
+    assert results["unknown"].is_error and _text(results["unknown"]) == _text(results["search_unknown"])
+    assert results["kind"].is_error and "kind" in _text(results["kind"])  # the SDK's validation, as for search
 
 
 TOKEN = "s3cret-token"

@@ -5,6 +5,7 @@ with JSON errors, and 16 concurrent clients get what sequential searches get."""
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -137,10 +139,29 @@ def test_finding_with_neighbours_and_404(server: str) -> None:
     assert json.loads(body)["error"]["reason"] == "no finding with id 'no-such-id' in this index"
 
 
-STAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+09:00")
+STAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\+09:00|Z)")  # as written, and in XLSX/DOCX properties
+FORMATS = ["md", "csv", "xlsx", "json", "docx"]
 
 
-@pytest.mark.parametrize("fmt", ["md", "csv", "json"])
+def members(data: bytes) -> list[tuple[str, bytes]]:
+    """The entries of an XLSX or DOCX, in order, each with its time stamps normalised."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return [(name, STAMP.sub(b"T", archive.read(name))) for name in archive.namelist()]
+
+
+def assert_same_export(fmt: str, theirs: bytes, mine: bytes) -> None:
+    """Equal but the time the files were made: XLSX and DOCX compared entry by entry (names and bytes)."""
+    assert len(mine) > 200
+    if fmt in ("xlsx", "docx"):
+        assert members(theirs) == members(mine) and len(members(mine)) > 5
+        with zipfile.ZipFile(io.BytesIO(mine)) as archive:  # the stamps are there (and normalised above)
+            assert any(STAMP.search(archive.read(name)) for name in archive.namelist())
+    else:
+        assert STAMP.sub(b"T", theirs) == STAMP.sub(b"T", mine)
+        assert fmt == "csv" or STAMP.search(mine)  # (the CSV holds rows only)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_export_bytes_equal_the_cli(
     server: str, seed_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
 ) -> None:
@@ -151,9 +172,59 @@ def test_export_bytes_equal_the_cli(
         server, f"/export?{urllib.parse.urlencode({'q': QUERIES[0], 'format': fmt, 'k': 6, 'kind': 'lesson'})}"
     )
     assert status == 200
-    mine = target.read_bytes()
-    assert len(mine) > 200 and STAMP.sub(b"T", body) == STAMP.sub(b"T", mine)  # equal but the time made
-    assert fmt == "csv" or STAMP.search(mine)  # (the CSV holds rows only)
+    assert_same_export(fmt, body, target.read_bytes())
+
+
+def test_export_via_server_equals_a_local_export(
+    server: str, seed_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    questions = tmp_path / "questions.txt"
+    questions.write_text(f"{QUERIES[0]}\n\n{QUERIES[1]}\n", encoding="utf-8")  # a blank line: skipped by both
+    argv = ["export", "--queries", str(questions), "--format", ",".join(FORMATS), "-k", "4", "--kind", "practice"]
+    code, out, _ = cli(capsys, [*argv, "--index", str(seed_index), "-o", str(tmp_path / "local")])
+    assert code == 0 and out.count("wrote 8 excerpt(s)") == 5
+    code, out, _ = cli(capsys, [*argv, "--server", server, "-o", str(tmp_path / "remote")])
+    assert code == 0 and out.count("wrote 8 excerpt(s)") == 5
+    for fmt in FORMATS:
+        assert_same_export(fmt, (tmp_path / f"remote.{fmt}").read_bytes(), (tmp_path / f"local.{fmt}").read_bytes())
+    data = json.loads((tmp_path / "remote.json").read_bytes())
+    assert data["queries"] == QUERIES[:2] and data["index"]["fingerprint"] == get_json(server, "/health")["fingerprint"]
+    assert {r["kind"] for r in data["results"]} == {"practice"}
+
+
+def test_export_via_server_refuses_ranking_flags(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "out.md"
+    argv = ["export", "--query", QUERIES[0], "--server", server, "-o", str(target)]
+    code, _, err = cli(capsys, [*argv, "--reranker", "none", "--w-dense", "0.7"])
+    assert code == 2 and "--w-dense, --reranker cannot be sent to a server" in err and not target.exists()
+    code, _, err = cli(capsys, [*argv, "--municipality", "加賀"])  # the server checks the filters as here
+    assert code == 2 and "加賀" in err and not target.exists()
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "jsonl"])
+def test_search_queries_via_server_equal_the_cli(
+    server: str, seed_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    queries = tmp_path / "queries.txt"
+    queries.write_text(f"{QUERIES[0]}\n\n{QUERIES[2]}\n{QUERIES[3]}\n", encoding="utf-8")
+    argv = ["search", "--queries", str(queries), "-k", "3", "--offset", "1", "--format", fmt]
+    code, local, _ = cli(capsys, [*argv, "--index", str(seed_index)])
+    assert code == 0 and local.count(QUERIES[3]) >= 1
+    code, remote, _ = cli(capsys, [*argv, "--server", server])
+    assert code == 0 and remote == local  # byte for byte, the empty block of the blank line included
+    assert ("# (line 2 is empty)" in local) if fmt == "text" else ('"query": ""' in local)
+
+
+def test_search_queries_via_server_are_checked_here(
+    server: str, seed_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queries = tmp_path / "queries.txt"
+    queries.write_text(f"{QUERIES[0]}\n{'あ' * 2001}\n", encoding="utf-8")
+    local = cli(capsys, ["search", "--queries", str(queries), "--index", str(seed_index)])
+    remote = cli(capsys, ["search", "--queries", str(queries), "--server", server])
+    assert local[0] == remote[0] == 2 and local[2] == remote[2] and "line 2 of the queries file" in local[2]
 
 
 def test_errors_are_json_with_the_cli_message(

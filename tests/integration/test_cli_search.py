@@ -76,7 +76,8 @@ def test_blank_lines_of_a_queries_file_give_empty_result_sets(
     assert code == 0
     blocks = [json.loads(line) for line in out.splitlines()]
     assert [b["query"] for b in blocks] == [COST, "", FELLOW]
-    assert blocks[1] == {"query": "", "total": 0, "answerable": False, "offset": 0, "results": []}
+    empty = {"query": "", "total": 0, "answerable": False, "offset": 0, "total_exact": True, "cutoff": None}
+    assert blocks[1] == {**empty, "results": []}
     assert len(blocks[0]["results"]) == len(blocks[2]["results"]) == 3
     code, out, _ = run(capsys, *argv, "--format", "json")
     assert [b["query"] for b in json.loads(out)] == [COST, "", FELLOW]
@@ -90,7 +91,7 @@ def test_json_gives_total_and_answerable(seed_index: Path, capsys: pytest.Captur
     code, out, _ = run(capsys, "search", FELLOW, "--index", str(seed_index), "--format", "json", "-k", "5")
     assert code == 0
     data = json.loads(out)
-    assert list(data) == ["query", "total", "answerable", "offset", "results"]
+    assert list(data) == ["query", "total", "answerable", "offset", "total_exact", "cutoff", "results"]
     assert data["answerable"] is True and data["offset"] == 0
     assert isinstance(data["total"], int) and data["total"] >= 1
     assert [r["rank"] for r in data["results"]] == [1, 2, 3, 4, 5]

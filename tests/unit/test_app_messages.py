@@ -12,6 +12,7 @@ import pytest
 
 import kensaku.errors as errors
 from kensaku.app.messages import PREFIX, japanese, japanese_warning, original
+from kensaku.client import ServerError
 from kensaku.config import ReadLimits
 from kensaku.errors import (
     DocumentError,
@@ -197,6 +198,7 @@ ERRORS = [
     (BackendUnavailableError("Milvus at http://db:19530 did not answer", "start it"), "検索用の外部データベースに接続できませんでした"),
     (CollectionMismatchError("the Milvus collection 'kensaku' does not hold this index", "kensaku build"), "検索用の外部データベースの内容が索引と一致しません。「文書」ページの「索引を作り直す」"),
     (CollectionEmptyError("no kensaku findings in collection 'kensaku'", "write it"), "検索用の外部データベースに索引がまだ書き込まれていません"),
+    (ServerError("cannot reach the server at http://127.0.0.1:8765: [Errno 111] Connection refused", "start it with kensaku serve, or drop --server"), "検索サーバーに接続できないか"),
     (InputError("unsupported file type '.exe'", "upload .pdf .docx .html .htm .md .txt"), "この種類のファイル（.exe）は追加できません。追加できるのは PDF・DOCX・HTML・MD・TXT です。"),
     (InputError("大きい.pdf is 150.0 MB, over the upload limit of 100 MB", "split it"), "ファイルが大きすぎます（150.0 MB、上限 100 MB）"),
     (DocumentError("/docs/計画.pdf", "is encrypted with a password; remove the password (e.g. print to PDF) and add it again"), "「計画.pdf」を読み込めませんでした: パスワードで保護された PDF"),
