@@ -353,8 +353,8 @@ class RayEmbedder:
                 self._connect(ray)
                 break
             except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError …: all mean "no Ray here"
-                if attempt == 1 and _process_vanished(exc):
-                    ray.shutdown()  # Ray read a process that was exiting (psutil's race): once more
+                if attempt == 1 and (_process_vanished(exc) or _client_server_failed(exc)):
+                    ray.shutdown()  # a race of Ray's own (see the two functions): once more
                     continue
                 raise RayEmbedError(
                     f"--embed-with {self.target}: Ray did not start or connect: {_summary(exc)}",
@@ -404,6 +404,18 @@ def _process_vanished(exc: BaseException) -> bool:
     seen: BaseException | None = exc
     while seen is not None:
         if type(seen).__name__ in {"NoSuchProcess", "ZombieProcess"}:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _client_server_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says that a Ray client proxy could not start the server process of this
+    client (``ray://``): the proxy picks a port and a new process for each connection, and a second connection
+    gets a new one (seen once in CI on a loaded machine)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if "Starting Ray client server failed" in str(seen):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

@@ -121,7 +121,10 @@ def search_without_source_check(index: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_kill_at_random_moments_keeps_previous_index(previous: tuple[Path, Path, list[str], bytes]) -> None:
+def test_kill_at_random_moments_leaves_a_whole_index(previous: tuple[Path, Path, list[str], bytes]) -> None:
+    """Killed before the swap, the previous index is there exactly as it was; killed after the new one was swapped
+    in (a build at 5 s on a quiet machine has finished its work but not yet exited), the whole new one is; never a
+    mix of the two."""
     docs, index, top, manifest = previous
     (docs / "追加.md").write_text("# 追加\n\n- 住民説明会を三回開いた。\n", encoding="utf-8")
     for delay in (0.5, 2.0, 3.5, 5.0):
@@ -135,9 +138,12 @@ def test_kill_at_random_moments_keeps_previous_index(previous: tuple[Path, Path,
         process.send_signal(signal.SIGKILL)
         if process.wait(timeout=60) != -signal.SIGKILL:
             continue  # the build finished before the kill: nothing to check at this delay
-        bundle = load_index(index, verify_sources=False)
-        assert (index / "manifest.json").read_bytes() == manifest, f"killed after {delay}s"
-        assert len(bundle.findings) == json.loads(manifest)["counts"]["findings"]
+        bundle = load_index(index, verify_sources=False)  # every file checked against the manifest's checksums
+        now = (index / "manifest.json").read_bytes()
+        assert len(bundle.findings) == json.loads(now)["counts"]["findings"], f"killed after {delay}s"
+        if now != manifest:  # killed after the new index was swapped in (before the process exited): all of it
+            assert any(f.document == "追加.md" for f in bundle.findings), f"killed after {delay}s"
+            return
     assert search_without_source_check(index) == top
 
 

@@ -220,6 +220,12 @@ with RayEmbedder(load_embedder(), sys.argv[1]) as remote:
 """
 
 
+def _server_logs(temp: Path) -> str:
+    """The tails of the Ray client servers' logs under ``temp`` (why a client server did not start)."""
+    found = sorted(temp.glob("session_*/logs/ray_client_server*"))
+    return "".join(f"\n--- {p.name}\n{p.read_text(errors='replace')[-1500:]}" for p in found)
+
+
 @pytest.mark.slow
 def test_a_cluster_through_the_ray_client_gives_the_local_vectors(
     local: Embedder, texts: list[str], tmp_path: Path
@@ -253,7 +259,7 @@ def test_a_cluster_through_the_ray_client_gives_the_local_vectors(
             [sys.executable, "-c", CLIENT, address, str(tmp_path / "texts.txt"), str(tmp_path / "v.npy")],
             capture_output=True, text=True, env=env, timeout=120,
         )  # fmt: skip
-        assert child.returncode == 0, child.stderr[-2000:]
+        assert child.returncode == 0, child.stderr[-2000:] + _server_logs(Path(short))
         assert child.stdout.split()[-1] == "2"  # one actor per CPU of the cluster
         assert np.array_equal(np.load(tmp_path / "v.npy"), local.encode_passages(sent))
     finally:
