@@ -26,11 +26,13 @@ $(STAMP): pyproject.toml
 index: setup
 	$(BIN)/kensaku build --if-needed --index $(INDEX)
 
-# With $KENSAKU_SERVER (a running `kensaku serve`) the app searches through it: no local index is built or loaded.
-run: $(if $(KENSAKU_SERVER),setup,index)
+# With SERVER=URL (or $KENSAKU_SERVER: a running `kensaku serve`) the app searches through it: no local index is
+# built or loaded.
+SERVER ?= $(KENSAKU_SERVER)
+run: $(if $(SERVER),setup,index)
 	@echo "kensaku: open http://localhost:$(PORT) (Ctrl-C to stop)"
 	KENSAKU_INDEX=$(INDEX) $(BIN)/streamlit run search_app.py --server.headless true \
-		--server.port $(PORT) --browser.gatherUsageStats false
+		--server.port $(PORT) --browser.gatherUsageStats false $(if $(SERVER),-- --server $(SERVER))
 
 lint: setup
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 
 import streamlit as st
@@ -23,6 +24,16 @@ from kensaku.index.embed import Embedder, load_embedder
 from kensaku.index.rerank import Reranker, load_reranker
 from kensaku.library import index_stamp
 from kensaku.remote import RemoteIndex
+
+
+def use_arguments(argv: Sequence[str]) -> None:
+    """Take ``--server URL`` from the app's command line (``streamlit run search_app.py -- --server URL``) as
+    ``$KENSAKU_SERVER``, which every page reads through :meth:`Settings.from_env` (a bad URL is shown there)."""
+    for at, arg in enumerate(argv):
+        if arg == "--server" and at + 1 < len(argv):
+            os.environ["KENSAKU_SERVER"] = argv[at + 1]
+        elif arg.startswith("--server="):
+            os.environ["KENSAKU_SERVER"] = arg.removeprefix("--server=")
 
 
 @st.cache_resource(show_spinner="モデルを読み込み中…")

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,12 +49,14 @@ def _die_with_parent() -> None:
 
 
 @contextmanager
-def app_server(env: Mapping[str, str], *, timeout: float = 90) -> Iterator[str]:
+def app_server(env: Mapping[str, str], *, timeout: float = 90, args: Sequence[str] = ()) -> Iterator[str]:
     """The app served on a free local port with ``env`` added to the environment (from the repository root, so
-    that ``.streamlit/config.toml`` applies); yields its URL once healthy, stops it afterwards."""
+    that ``.streamlit/config.toml`` applies) and ``args`` given to search_app.py; yields its URL once healthy, stops
+    it afterwards."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "search_app.py"), "--server.headless", "true"]
     cmd += ["--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    cmd += ["--", *args] if args else []
     proc = subprocess.Popen(
         cmd,
         env={**os.environ, **env},

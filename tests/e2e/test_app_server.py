@@ -1,7 +1,8 @@
 """The app searching through a running ``kensaku serve`` (issue 16, ``$KENSAKU_SERVER``), in a real headless Chromium
 against real Streamlit and uvicorn processes, the bundled model and MeCab.
 
-The app started with ``KENSAKU_SERVER`` (and a ``KENSAKU_INDEX`` that does not exist) shows the same cards, in the
+The app started with ``-- --server URL`` (as ``make run SERVER=URL``; ``$KENSAKU_SERVER`` works the same way) and
+a ``KENSAKU_INDEX`` that does not exist shows the same cards, in the
 same order, as the app on the local index: unfiltered and filtered, the similar cases under a card, a card's
 context, and the same export file (but the time it was made). Its 文書 page lists the served documents and says
 that changes are made on the server. The app process never loads the embedding runtime (no ``onnxruntime`` in its
@@ -71,8 +72,8 @@ def test_the_app_searches_through_a_server(seed_index: Path, tmp_path: Path) -> 
     api_context = serve(seed_index, "--rate-limit", "0")
     api = api_context.__enter__()
     try:
-        env = {"KENSAKU_SERVER": api, "KENSAKU_INDEX": str(absent), "KENSAKU_DOCUMENTS": str(tmp_path / "docs")}
-        with app_server(env) as url, chromium() as browser:
+        env = {"KENSAKU_INDEX": str(absent), "KENSAKU_DOCUMENTS": str(tmp_path / "docs")}
+        with app_server(env, args=["--server", api]) as url, chromium() as browser:  # as `make run SERVER=…`
             page = browser.new_page(viewport={"width": 1400, "height": 1300}, accept_downloads=True)
             search(page, url, QUESTION)
             assert page.get_by_text(re.compile(r"^\d+ 件中 1–\d+ 件$")).inner_text() == header
