@@ -183,12 +183,22 @@ def similar_via_server(args: argparse.Namespace) -> int:
 
 def export_via_server(args: argparse.Namespace, questions: list[str]) -> tuple[list[list[Hit]], str]:
     """The hits of each question (``POST /search``, the flags' k, mode and filters) and the index fingerprint
-    (``GET /health``): what ``kensaku export --server URL`` writes, as a local export would."""
-    from kensaku.client import hit_of
+    (``GET /health``, before and after): what ``kensaku export --server URL`` writes, as a local export would.
+
+    Raises:
+        ServerError: The server's index changed while the questions were searched.
+    """
+    from kensaku.client import ServerError, hit_of
 
     client = connect(args)
+    before = str(client.health()["fingerprint"])
     found = [
         [hit_of(row) for row in client.search(q, k=args.k, mode=args.mode, filters=_filters(args))["results"]]
         for q in questions
     ]
-    return found, str(client.health()["fingerprint"])
+    after = str(client.health()["fingerprint"])
+    if after != before:  # the file names one index build: hits from two would be cited under the wrong one
+        raise ServerError(
+            f"the server's index changed during the export (build {before} → {after})", "run the export again"
+        )
+    return found, after

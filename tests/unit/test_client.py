@@ -63,3 +63,28 @@ def test_an_unreachable_server_names_the_fix() -> None:
     with pytest.raises(ServerError) as caught:
         Client(f"http://127.0.0.1:{free_port()}", timeout=5).health()
     assert "cannot reach the server" in caught.value.reason and "kensaku serve" in caught.value.fix
+
+
+class _Moving:
+    """A stand-in client whose server's index is rebuilt between the searches (logic of the check only)."""
+
+    def __init__(self) -> None:
+        self.builds = iter(["aaaa", "bbbb"])
+
+    def health(self) -> dict[str, str]:
+        return {"fingerprint": next(self.builds)}
+
+    def search(self, query: str, **_: object) -> dict[str, object]:
+        return {"query": query, "results": []}
+
+
+def test_an_export_through_a_server_whose_index_changed_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from kensaku import serve_cli
+
+    monkeypatch.setattr(serve_cli, "connect", lambda args: _Moving())
+    args = argparse.Namespace(k=5, mode="hybrid", municipality=None, chapter=None, section=None, document=None,
+                              year=None, kind=None)  # fmt: skip
+    with pytest.raises(ServerError, match=r"changed during the export \(build aaaa → bbbb\); run the export again"):
+        serve_cli.export_via_server(args, ["質問"])
