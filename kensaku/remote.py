@@ -224,6 +224,23 @@ class RemoteIndex:
         rows = self.client.get("/documents", {})
         return [DocumentInfo(**{**row, "tags": tuple(row["tags"]), "warnings": tuple(row["warnings"])}) for row in rows]
 
+    def available_files(self) -> set[str]:
+        """The names of the documents whose original file the server has now."""
+        return set(self.client.get("/documents/files", {})["names"])
+
+    def document_file(self, name: str) -> bytes:
+        """The original file of the document ``name``, from the server.
+
+        Raises:
+            SourceNotFoundError: The index has no such document, or its file is gone from the server.
+        """
+        from kensaku.errors import FindingNotFoundError, SourceNotFoundError
+
+        try:
+            return self.client.request("GET", "/documents/file?" + urllib.parse.urlencode({"name": name}))
+        except FindingNotFoundError as exc:  # the client's reading of a 404
+            raise SourceNotFoundError(exc.reason, exc.fix) from exc
+
     def __repr__(self) -> str:
         """``RemoteIndex(280 findings, http://127.0.0.1:8765)``."""
         return f"RemoteIndex({len(self)} findings, {self.base})"

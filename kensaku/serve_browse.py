@@ -11,6 +11,8 @@ otherwise read from the index files, so it neither loads the model nor holds the
 - ``GET /rows?id=…&id=…``: each finding's position in the index (unknown ids are left out), to group neighbouring
   hits into one card.
 - ``GET /findings/{id}/section``: the whole ■ section of a finding, in document order.
+- ``GET /documents/files`` and ``GET /documents/file?name=…``: which documents' original files are on the server,
+  and one of them (a card's 「原文をダウンロード」).
 
 The answers are computed by the same pure functions the app uses on a local index, so both show the same.
 """
@@ -20,9 +22,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import FastAPI, Query
+from fastapi.responses import FileResponse, Response
+
+from kensaku.serve_limits import error_body
 
 if TYPE_CHECKING:
     from kensaku.serve import Served
@@ -33,7 +39,8 @@ MAX_IDS = 500
 
 
 def add_browse_routes(app: FastAPI, served: Served) -> None:
-    """Register ``/manifest``, ``/facets``, ``/rows`` and ``/findings/{id}/section`` on ``app``."""
+    """Register ``/manifest``, ``/facets``, ``/rows``, ``/documents/files``, ``/documents/file`` and
+    ``/findings/{id}/section`` on ``app``."""
     reading = _readings(served)
 
     @app.get("/manifest")
@@ -73,6 +80,23 @@ def add_browse_routes(app: FastAPI, served: Served) -> None:
         _, positions = served.current
         return {"rows": {finding_id: positions[finding_id] for finding_id in id if finding_id in positions}}
 
+    @app.get("/documents/files")
+    def files() -> dict[str, object]:
+        """The names of the documents whose original file is on the server now (those ``/documents/file`` gives)."""
+        return {"names": [info.name for info in served.index.documents() if Path(info.path).is_file()]}
+
+    @app.get("/documents/file", response_model=None)
+    def file(name: str) -> Response:
+        """The original file of the document ``name`` (as a citation names it), as it is on the server now; 404
+        when the index has no such document or its file is gone."""
+        listed = [info for info in served.index.documents() if info.name == name]
+        if not listed:
+            return _not_found(f"no document named {name!r} in this index", "see GET /documents for the names")
+        path = Path(listed[0].path)
+        if not path.is_file():
+            return _not_found(f"the file of {name!r} is no longer at {path}", "add the document again")
+        return FileResponse(path, filename=path.name)
+
     @app.get("/findings/{finding_id}/section")
     def section(finding_id: str) -> dict[str, object]:
         """The finding's whole ■ section (its run of findings with the same document, municipality, chapter,
@@ -82,6 +106,11 @@ def add_browse_routes(app: FastAPI, served: Served) -> None:
         index, positions = served.current
         found = index.finding(finding_id)  # FindingNotFoundError: 404
         return {"findings": [f.to_dict() for f in section_of(index.findings, positions, found.id)]}
+
+
+def _not_found(reason: str, fix: str) -> Response:
+    """A JSON 404 with the library's reason and fix."""
+    return Response(error_body(404, reason, fix), 404, media_type="application/json")
 
 
 def _readings(served: Served) -> Callable[[str], Callable[[str], str]]:

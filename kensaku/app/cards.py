@@ -6,26 +6,38 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import streamlit as st
 
 from kensaku.app import basket_view
-from kensaku.app.context import source_file
+from kensaku.app.context import SourceFile, source_file
 from kensaku.app.grouping import HitGroup
 from kensaku.app.render import card_html, score_details
 from kensaku.app.source import AppIndex, around, section_of
 from kensaku.ingest.models import Finding
+from kensaku.remote import RemoteIndex
 
 
 @st.cache_resource(max_entries=4)
 def sources_of(fingerprint: str, _index: AppIndex) -> list[tuple[str, str]]:
-    """``(name, path)`` of each document of the index build ``fingerprint``, listed once per build."""
+    """``(name, path)`` of each document of the index build ``fingerprint`` whose original file can be offered,
+    listed once per build (on a server: the documents whose file the server has, by name)."""
+    if isinstance(_index, RemoteIndex):
+        return [(name, name) for name in sorted(_index.available_files())]
     return [(info.name, info.path) for info in _index.documents()]
 
 
-def sources(index: AppIndex) -> list[tuple[str, str]]:
-    """:func:`sources_of` for ``index``."""
-    return sources_of(index.fingerprint, index)
+def original_of(index: AppIndex, finding: Finding) -> tuple[SourceFile, Callable[[], bytes]] | None:
+    """The original file of ``finding`` and how to read it (from the server, when the app runs on one)."""
+    listed = sources_of(index.fingerprint, index)
+    if isinstance(index, RemoteIndex):
+        if finding.document not in dict(listed):
+            return None
+        name = finding.document
+        return SourceFile(Path(name), finding.page, finding.report_page), lambda: index.document_file(name)
+    found = source_file(finding, listed)
+    return None if found is None else (found, found.path.read_bytes)
 
 
 def findings_html(findings: Sequence[Finding], highlight: Callable[[str], str] | None = None) -> str:
@@ -90,13 +102,14 @@ def context(group: HitGroup, index: AppIndex, key: str) -> None:
         whole = section_of(index, group.ids[0])
         st.caption(f"「{whole[0].heading or whole[0].document}」の事例 {len(whole)} 件")
         st.html(findings_html(whole))
-    original = source_file(group.findings[0], sources(index))
-    if original is None:
+    found = original_of(index, group.findings[0])
+    if found is None:
         st.caption("原文のファイルは見つかりません（移動または削除されています）。")
         return
+    original, data = found
     st.download_button(
         original.label,
-        data=original.path.read_bytes,
+        data=data,
         file_name=original.path.name,
         key=f"orig-{key}",
         on_click="ignore",

@@ -2,12 +2,11 @@
 against real Streamlit and uvicorn processes, the bundled model and MeCab.
 
 The app started with ``-- --server URL`` (as ``make run SERVER=URL``; ``$KENSAKU_SERVER`` works the same way) and
-a ``KENSAKU_INDEX`` that does not exist shows the same cards, in the
-same order, as the app on the local index: unfiltered and filtered, the similar cases under a card, a card's
-context, and the same export file (but the time it was made). Its 文書 page lists the served documents and says
-that changes are made on the server. The app process never loads the embedding runtime (no ``onnxruntime`` in its
-memory map) and never creates the local index. When the server stops, the page says so in Japanese.
-Screenshot: tests/artifacts/server_results.png.
+a ``KENSAKU_INDEX`` that does not exist shows the same cards, in the same order, as the app on the local index:
+unfiltered and filtered, the similar cases under a card, a card's context and original file, and the same export
+file (but the time it was made). Its 文書 page lists the served documents and says that changes are made on the
+server. The app process never loads the embedding runtime (no ``onnxruntime`` in its memory map) and never creates
+the local index. When the server stops, the page says so in Japanese. Screenshot: tests/artifacts/server_results.png.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from kensaku.index.search import Filters
 from tests.e2e.browser_support import app_server, chromium, needs_chromium, screenshot
 from tests.e2e.test_app_backend import cards_in, search, shown_as, wait_for_cards
 from tests.e2e.test_serve import serve
+from tests.support import ROOT
 
 pytestmark = needs_chromium
 
@@ -87,6 +87,10 @@ def test_the_app_searches_through_a_server(seed_index: Path, tmp_path: Path) -> 
             page.get_by_text("前後の文脈").first.click()
             page.get_by_text("前の事例").first.wait_for(timeout=30_000)
             assert before.text in page.inner_text("body")  # the finding before the first card, from the server
+            with page.expect_download(timeout=60_000) as original:  # the original file, through the server
+                page.get_by_role("button", name=re.compile(r"^原文をダウンロード")).first.click()
+            corpus_file = ROOT / "corpus" / first.findings[0].document
+            assert Path(original.value.path()).read_bytes() == corpus_file.read_bytes()
             screenshot(page, "server_results.png")
 
             with page.expect_download(timeout=60_000) as download:

@@ -15,7 +15,7 @@ import pytest
 from kensaku import Index
 from kensaku.app.source import around, filter_options, matching_count, rows_of, section_of
 from kensaku.client import ServerError
-from kensaku.errors import FindingNotFoundError, QueryError
+from kensaku.errors import FindingNotFoundError, QueryError, SourceNotFoundError
 from kensaku.index.search import Filters
 from kensaku.remote import RemoteIndex
 from tests.e2e.test_serve import serve
@@ -112,3 +112,12 @@ def test_errors_come_back_as_the_library_s(pair: tuple[RemoteIndex, Index], serv
         remote.neighbours(remote.query("フェロー", 1).hits[0].finding.id, "nope")
     with pytest.raises(ServerError, match=r"cannot reach the server at http://127\.0\.0\.1:1"):
         RemoteIndex("http://127.0.0.1:1")
+
+
+def test_original_files_come_from_the_server(pair: tuple[RemoteIndex, Index]) -> None:
+    remote, local = pair
+    (document,) = local.documents()
+    assert remote.available_files() == {document.name}
+    assert remote.document_file(document.name) == Path(document.path).read_bytes()
+    with pytest.raises(SourceNotFoundError, match=r"no document named 'nope\.pdf' in this index"):
+        remote.document_file("nope.pdf")
