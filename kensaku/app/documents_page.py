@@ -178,11 +178,12 @@ def discard(fresh: set[Path], *, kept: set[Path]) -> None:
         st.session_state.setdefault("documents_discarded", []).append(path.name)
 
 
-def table(documents: Sequence[DocumentInfo]) -> None:
-    """The documents of the index, one row each, with Japanese column names; values shown literally."""
+def table(documents: Sequence[DocumentInfo], *, empty: str = "上の「文書を追加」から追加してください。") -> None:
+    """The documents of the index, one row each, with Japanese column names; values shown literally (``empty``:
+    what to do when there is none)."""
     st.subheader(f"登録済みの文書（{len(documents)} 件）")
     if not documents:
-        st.info("索引に文書がありません。上の「文書を追加」から追加してください。")
+        st.info("索引に文書がありません。" + empty)
         return
     rows = [
         {
@@ -335,7 +336,7 @@ def served_documents(settings: Settings) -> None:
     except Exception as exc:  # an unreachable server or its error, shown with its reason
         show_error(exc, prefix="検索サーバーから文書の一覧を読めませんでした。")
         return
-    table(documents)
+    table(documents, empty="サーバーの側で追加してください。")
 
 
 def main() -> None:
