@@ -3,6 +3,7 @@ logic; real-model tests use the bundled model) and small hand-made findings."""
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,22 @@ import numpy as np
 from kensaku.ingest.models import Finding, format_citation, format_location
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def expected_scores() -> dict[str, Any]:
+    """tests/expected_scores.toml: the pinned scores and their tolerances."""
+    return tomllib.loads((ROOT / "tests" / "expected_scores.toml").read_text(encoding="utf-8"))
+
+
+def score_tolerance(leg: str, queries: int) -> float:
+    """How far a score of ``leg`` may be from its pinned value on ``queries`` questions: the rounding of the 4th
+    decimal for BM25; for the legs that use the int8 model, the larger of ``cross_cpu_questions`` questions' worth
+    and ``cross_cpu_share`` (their vectors differ in the last bits from one CPU to another; see
+    tests/expected_scores.toml)."""
+    pinned = expected_scores()
+    if leg == "bm25":
+        return float(pinned["tolerance"])
+    return max(float(pinned["cross_cpu_questions"]) / queries, float(pinned["cross_cpu_share"]))
 
 
 def shared_dir() -> Path:

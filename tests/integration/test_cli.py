@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kensaku.cli import main
-from tests.support import ROOT
+from tests.support import ROOT, score_tolerance
 
 FELLOW_CONTRACT = (
     "smartcity_model_project_cases:L200"  # 「加賀市地方創生デジタル化・スマートシティフェロー」制度…要綱で定め
@@ -163,8 +163,9 @@ def test_eval_on_seed_test_gives_the_expected_scores(seed_index: Path, capsys: p
     assert set(metrics["hybrid"]) >= {"nDCG@10", "Recall@10", "Recall@100", "MRR@10", "success@1", "success@5"}
     expected = tomllib.loads((ROOT / "tests" / "expected_scores.toml").read_text(encoding="utf-8"))
     for leg in ("bm25", "dense", "hybrid"):
+        allowed = score_tolerance(leg, expected["seed"]["queries"])  # the int8 legs differ slightly between CPUs
         for metric, value in expected["seed"][leg].items():
-            assert metrics[leg][metric] == pytest.approx(value, abs=expected["tolerance"]), (leg, metric)
+            assert metrics[leg][metric] == pytest.approx(value, abs=allowed), (leg, metric)
 
 
 def test_eval_on_beir_benchmark_with_its_own_corpus(

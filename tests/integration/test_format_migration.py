@@ -13,6 +13,7 @@ from kensaku import Index
 from kensaku.index.manifest import FORMAT_VERSION
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "format5"
+CROSS_CPU_COSINE = 0.999
 OLD_TOP3 = ["加賀市の事例:L42", "加賀市の事例:L41", "加賀市の事例:L56"]  # what kensaku 7e0c44a returned
 
 
@@ -33,7 +34,12 @@ def test_format_5_index_opens_searches_and_is_rebuilt_as_format_6(tmp_path: Path
     assert (tmp_path / "index" / "vectors.npy").exists() and not (tmp_path / "index" / "dense.faiss").exists()
     assert [f.id for f in new.findings] == [f.id for f in old.findings]
     rows = np.arange(len(new))
-    np.testing.assert_allclose(new.bundle.dense.vectors(rows), old.bundle.dense.vectors(rows), atol=1e-6)
+    # The fixture's vectors were made on another CPU: int8 inference picks its kernels by CPU (AVX2, AVX-512, VNNI),
+    # so a row may differ in its last bits (measured on an AVX2-only AMD EPYC: 7 of 15 rows identical, the lowest
+    # cosine 0.99939), the bound the project holds between devices (docs/embedder.md).
+    ours, theirs = new.bundle.dense.vectors(rows), old.bundle.dense.vectors(rows)
+    cosines = np.sum(ours * theirs, axis=1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(theirs, axis=1)
+    assert float(cosines.min()) >= CROSS_CPU_COSINE
     reopened = Index.open(tmp_path / "index")
     assert [h.finding.id for h in reopened.search("フェローの契約形態は", k=3)] == OLD_TOP3
     assert reopened.stale == []
