@@ -23,6 +23,7 @@ from kensaku.errors import FindingNotFoundError, InputError, KensakuError, Query
 
 if TYPE_CHECKING:
     from kensaku.index.search import Hit, Results
+    from kensaku.ingest.models import Finding
 
 SCORES = ("bm25", "dense", "bm25_rank", "dense_rank", "relevance", "rerank")
 
@@ -42,19 +43,24 @@ def _raised(status: int, reason: str, fix: str) -> KensakuError:
     return ServerError(reason, fix)
 
 
-def hit_of(row: Mapping[str, Any]) -> Hit:
-    """One result row of a search's JSON (:meth:`Hit.to_dict`) back as the :class:`~kensaku.index.search.Hit`.
-
-    The finding is rebuilt from the row's finding fields (``citation`` and the other derived keys are left out), the
-    scores from ``rank``, ``score`` and the legs' fields.
-    """
-    from kensaku.index.results import Hit
+def finding_of(data: Mapping[str, Any]) -> Finding:
+    """A finding as the server sends it (:meth:`Finding.to_dict`), derived keys such as ``citation`` left out."""
     from kensaku.ingest.models import Finding
 
     names = {f.name for f in dataclasses.fields(Finding)}
-    finding = Finding.from_dict({key: value for key, value in row.items() if key in names})
+    return Finding.from_dict({key: value for key, value in data.items() if key in names})
+
+
+def hit_of(row: Mapping[str, Any]) -> Hit:
+    """One result row of a search's JSON (:meth:`Hit.to_dict`) back as the :class:`~kensaku.index.search.Hit`.
+
+    The finding is rebuilt from the row's finding fields (:func:`finding_of`), the scores from ``rank``, ``score``
+    and the legs' fields.
+    """
+    from kensaku.index.results import Hit
+
     scores = {key: row[key] for key in SCORES}
-    return Hit(rank=row["rank"], score=row["score"], finding=finding, **scores)
+    return Hit(rank=row["rank"], score=row["score"], finding=finding_of(row), **scores)
 
 
 def results_of(data: Mapping[str, Any]) -> Results | tuple[str, list[Hit]]:

@@ -17,12 +17,11 @@ import json
 import threading
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kensaku.client import Client, hit_of
+from kensaku.client import Client, finding_of, hit_of, results_of
 
 if TYPE_CHECKING:
     from kensaku.index.manifest import Manifest
@@ -40,16 +39,6 @@ FILTER_PARAMS = {
     "documents": "document",
     "years": "year",
 }
-
-
-def finding_of(data: Mapping[str, Any]) -> Finding:
-    """A finding as the server sends it (:meth:`Finding.to_dict`), derived keys such as ``citation`` left out."""
-    import dataclasses
-
-    from kensaku.ingest.models import Finding
-
-    names = {f.name for f in dataclasses.fields(Finding)}
-    return Finding.from_dict({key: value for key, value in data.items() if key in names})
 
 
 def filter_params(filters: Filters | None) -> dict[str, object]:
@@ -175,14 +164,12 @@ class RemoteIndex:
         """One page of results with the total, as :meth:`kensaku.api.Index.query` (the server's own settings
         rank; a reranker is the server's, so ``reranker`` must be ``None``)."""
         from kensaku.errors import QueryError
-        from kensaku.index.results import Results
 
         if reranker is not None:
             raise QueryError("a server reranks with its own settings", "start kensaku serve --reranker NAME")
-        data = self.client.search(query, k=k, offset=offset, filters=filter_params(filters))
-        found = Results(data["query"], [hit_of(row) for row in data["results"]], data["total"], data["answerable"],
-                        data["offset"])  # fmt: skip
-        return replace(found, cutoff=data.get("cutoff"), total_exact=bool(data.get("total_exact", True)))
+        found = results_of(self.client.search(query, k=k, offset=offset, filters=filter_params(filters)))
+        assert not isinstance(found, tuple)  # a search's block always has its total
+        return found
 
     def similar(
         self,
